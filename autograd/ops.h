@@ -1,0 +1,128 @@
+// The public differentiable API: every op, by family, with its shapes. Each is defined once in
+// autograd/ops/<family>.cpp together with its backward.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "core/functors.h"
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace vg {
+
+// --- elementwise (ops/elementwise.cpp): NumPy broadcasting for binary ops ----------------------
+Tensor unary(UnaryOp op, const Tensor& x, UnaryParams p = {});
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);  // 1 / sqrt(x)
+Tensor abs(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor gelu(const Tensor& x);  // exact: x * Phi(x) = x/2 * (1 + erf(x / sqrt(2))), not the tanh form
+Tensor pow(const Tensor& x, double exponent);
+Tensor clamp(const Tensor& x, double lo, double hi);
+Tensor add_scalar(const Tensor& x, double s);
+Tensor mul_scalar(const Tensor& x, double s);
+
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+// Comparisons: 1 or 0 in the (common) input dtype; not differentiable.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+// cond != 0 ? a : b, all three broadcast together; differentiable in a and b.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// Sums `g` over broadcast dims so that it has `shape` (the adjoint of expand).
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+Tensor operator+(const Tensor& a, double s);
+Tensor operator-(const Tensor& a, double s);
+Tensor operator*(const Tensor& a, double s);
+Tensor operator/(const Tensor& a, double s);
+Tensor operator+(double s, const Tensor& a);
+Tensor operator-(double s, const Tensor& a);
+Tensor operator*(double s, const Tensor& a);
+
+// --- reductions (ops/reduce.cpp): over `dims` (empty = all), keepdim keeps size-1 dims ---------
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// Variance with `correction` (0 biased, 1 unbiased) over `dims`.
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
+           bool keepdim = false);
+// Max over one dim: values (differentiable, gradient to the first maximum) and int64 indices.
+struct MaxResult {
+    Tensor values, indices;
+};
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor max(const Tensor& x);  // over all elements
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+
+// --- matmul (ops/matmul.cpp) ---------------------------------------------------------------------
+// [..., M, K] @ [..., K, N] -> [..., M, N] with broadcast batch dims; 1-D operands as in NumPy.
+// Transposed views are passed to the GEMM as flags, not copied.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x [..., in] @ w[out, in]^T + b[out] -> [..., out] (b may be undefined).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
+
+// --- softmax family (ops/softmax.cpp): stable, along `dim` ---------------------------------------
+Tensor softmax(const Tensor& x, int64_t dim = -1);
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+
+// --- normalisation (ops/layernorm.cpp) -----------------------------------------------------------
+// Over the last dim of x [..., C]; w, b [C] optional; biased variance.
+Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps = 1e-5);
+
+// --- losses (ops/loss.cpp) -----------------------------------------------------------------------
+// Mean cross-entropy of logits [B, K] against int64 labels [B], with label smoothing s: the
+// target is (1 - s) * one_hot + s / K.
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_smoothing = 0.0);
+// Mean cross-entropy against soft targets [B, K] (rows sum to 1: mixup/cutmix).
+Tensor cross_entropy_soft(const Tensor& logits, const Tensor& targets);
+
+// --- indexing (ops/index.cpp) --------------------------------------------------------------------
+// y[..., j, ...] = x[..., index[..., j, ...], ...] along dim; index int64 with x's rank.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// Picks slices index[j] of x along dim; index int64 [J].
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+// int64 labels [...] -> [..., num_classes] of `dtype` (not differentiable).
+Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype = DType::F32);
+
+// --- shape ops (ops/views.cpp, ops/shape.cpp) -----------------------------------------------------
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+// Views of consecutive chunks of `sizes` along dim (sizes must sum to the extent).
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+// Zero padding: pads[2i], pads[2i+1] = (before, after) of dim (ndim - 1 - i), as torch.nn.functional.pad.
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0.0);
+
+// --- regularisation (ops/dropout.cpp) ------------------------------------------------------------
+// Zeroes each element with probability p, scales survivors by 1/(1-p); identity when !train.
+Tensor dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+// Stochastic depth: zeroes whole samples (dim 0) with probability p, scales survivors by 1/(1-p).
+Tensor drop_path(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+
+// --- convolution (ops/conv.cpp) ------------------------------------------------------------------
+// x [B, C, H, W], w [O, C, kh, kw], b [O] optional -> [B, O, Ho, Wo] (im2col + GEMM).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, int64_t stride = 1,
+              int64_t padding = 0);
+
+}  // namespace vg

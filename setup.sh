@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# vitgrad setup: installs what is missing (Debian packages), configures, builds, then runs
+#   ./setup.sh         the main job (see README)
+#   ./setup.sh test    the whole test suite
+#   ./setup.sh build   only the build
+# Environment: BUILD_DIR (default build), VG_CUDA (ON/OFF/AUTO, default AUTO), JOBS.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode="${1:-run}"
+shift || true
+
+packages=(build-essential cmake libeigen3-dev doctest-dev libfmt-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR="${BUILD_DIR:-build}"
+JOBS="${JOBS:-$(nproc)}"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DVG_CUDA="${VG_CUDA:-AUTO}" >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
+
+case "$mode" in
+    build) ;;
+    test)
+        # --output-on-failure shows the doctest report of a failing case.
+        ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
+        ;;
+    run)
+        "$BUILD_DIR/vitgrad" demo "$@"
+        ;;
+    *)
+        echo "usage: ./setup.sh [run|test|build] [extra args]" >&2
+        exit 2
+        ;;
+esac
