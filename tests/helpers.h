@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "core/random.h"
 #include "core/tensor.h"
