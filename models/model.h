@@ -1,0 +1,53 @@
+// The configuration shared by the ViT-family models and the interface they implement.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/block.h"
+#include "nn/internals.h"
+
+namespace vg::models {
+
+enum class Arch { DeiT, ConViT };
+
+struct ModelConfig {
+    std::string name;
+    Arch arch = Arch::DeiT;
+    int64_t img_size = 224, patch_size = 16, in_chans = 3, num_classes = 1000;
+    int64_t embed_dim = 192, depth = 12, num_heads = 3;
+    double mlp_ratio = 4.0;
+    bool qkv_bias = true;            // DeiT: true; ConViT: false (GPSA and MHSA)
+    int64_t local_up_to_layer = 10;  // ConViT: blocks [0, L_loc) are GPSA, the class token joins after
+    double locality_strength = 1.0;  // ConViT: alpha of the local init
+    bool use_local_init = true;      // ConViT: W_v = I and the kernel-offset W_pos
+    bool distilled = false;          // DeiT: distillation token and head_dist
+    double drop_rate = 0.0, attn_drop_rate = 0.0, drop_path_rate = 0.0;
+
+    int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
+    int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }
+};
+
+// Per-block attention internals of one forward (blocks[i] for block i).
+struct ModelInternals {
+    std::vector<nn::AttentionInternals> blocks;
+};
+
+class VisionModel : public nn::Module {
+public:
+    explicit VisionModel(ModelConfig cfg) : cfg_(std::move(cfg)) {}
+    // x: [B, C, img, img] -> logits [B, num_classes]. With `internals`, every block's attention
+    // internals are recorded (detached; the computation is unchanged).
+    virtual Tensor forward(const Tensor& x, ModelInternals* internals = nullptr) const = 0;
+    const ModelConfig& config() const { return cfg_; }
+
+    std::vector<std::shared_ptr<nn::Block>> blocks;
+
+protected:
+    // Stochastic-depth rate of block i: r * i / (L - 1), a linspace from 0 to r.
+    double drop_path_at(int64_t i) const;
+    ModelConfig cfg_;
+};
+
+}  // namespace vg::models

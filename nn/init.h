@@ -1,0 +1,25 @@
+// Parameter initialisers (timm 0.3 / PyTorch defaults). Each overwrites `t` in place from the
+// global generator (vg::manual_seed) and keeps its shape, dtype, device and requires_grad.
+#pragma once
+#include "core/tensor.h"
+
+namespace vg::nn::init {
+
+// N(mean, std^2) truncated to the absolute interval [a, b] (timm's trunc_normal_).
+void trunc_normal_(Tensor& t, double std = 0.02, double mean = 0.0, double a = -2.0, double b = 2.0);
+void uniform_(Tensor& t, double lo, double hi);
+void zeros_(Tensor& t);
+void ones_(Tensor& t);
+void constant_(Tensor& t, double value);
+// U(-g*sqrt(6/(fan_in+fan_out)), +...) over a [out, in, ...] weight.
+void xavier_uniform_(Tensor& t, double gain = 1.0);
+// PyTorch's default nn.Linear / nn.Conv2d init: kaiming_uniform(a=sqrt(5)) on the weight, which
+// is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias.
+void kaiming_uniform_default_(Tensor& weight);
+void default_bias_(Tensor& bias, int64_t fan_in);
+
+// fan_in / fan_out of a [out, in, k...] weight as PyTorch computes them.
+int64_t fan_in(const Tensor& w);
+int64_t fan_out(const Tensor& w);
+
+}  // namespace vg::nn::init

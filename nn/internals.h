@@ -1,0 +1,34 @@
+// What an attention layer hands back when asked (for studying attention, ConViT §4 / spec §11),
+// and the measurements computed from it. Asking never changes the training path: the tensors are
+// detached copies-by-reference of values the forward computes anyway.
+#pragma once
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace vg::nn {
+
+struct AttentionInternals {
+    Tensor attn;        // [B, H, T, T] the maps applied to the values (after gating and dropout-free)
+    Tensor content;     // GPSA only: softmax(q k^T * d^-1/2)  [B, H, N, N]
+    Tensor positional;  // GPSA only: softmax(pos_proj(R))      [1, H, N, N] (batch-independent)
+    Tensor gate;        // GPSA only: sigmoid(gating_param)     [H]
+};
+
+// The fixed relative-position table R[i, j] = (dx, dy, dx^2 + dy^2) of key j minus query i, for N
+// row-major tokens on an S x S grid (N must be a perfect square): [N, N, 3].
+Tensor rel_indices(int64_t num_patches, DType dtype = DType::F32, Device device = Device::cpu());
+
+// Side of the square token grid holding N tokens, or a vg::Error naming `op`.
+int64_t grid_side(int64_t num_patches, const char* op);
+
+// Non-locality per head (CV-paper Eq. 8): (1/N) sum_ij A_ij ||delta_ij|| averaged over the batch,
+// in patch units. attn: [B, H, T, T] or [H, T, T] with T = S^2 patch tokens, or S^2 + 1 when
+// `has_cls` (the class token's row and column are dropped). Returns [H] float64 on the CPU.
+std::vector<double> nonlocality(const Tensor& attn, bool has_cls = false);
+
+// Distance of each GPSA head's attention centre from its query, from W_pos [H, 3] (reference
+// main.py): span = -1 / w_d, centre = (w_x, w_y) * span / 2, returns ||centre||.
+std::vector<double> attention_centre_distance(const Tensor& pos_proj_weight);
+
+}  // namespace vg::nn
