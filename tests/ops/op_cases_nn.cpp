@@ -1,8 +1,82 @@
-// Op table rows for matmul, linear, softmax, layer_norm, losses and conv2d.
+// Op table rows for matmul, linear, softmax, layer_norm and the cross-entropy losses (conv2d
+// rows live in op_cases_conv.cpp).
 #include "tests/ops/op_cases.h"
 
 namespace vg::test {
 
-std::vector<OpCase> nn_op_cases() { return {}; }
+namespace {
+using Ts = std::vector<Tensor>;
+
+Tensor labels_for(const Tensor& logits, std::vector<int64_t> v) {
+    return Tensor::from_vector_i64(v, {int64_t(v.size())}, logits.device());
+}
+}  // namespace
+
+std::vector<OpCase> nn_op_cases() {
+    auto mm = [](const Ts& x) { return matmul(x[0], x[1]); };
+    return {
+        {"matmul_2d", {{3, 4}, {4, 5}}, -2, 2, mm},
+        {"matmul_batched_3d", {{2, 3, 4}, {2, 4, 5}}, -2, 2, mm},
+        {"matmul_broadcast_batch", {{2, 3, 4, 5}, {3, 5, 6}}, -2, 2, mm},
+        {"matmul_batch_size1_broadcast", {{2, 1, 3, 4}, {3, 4, 2}}, -2, 2, mm},
+        {"matmul_3d_by_2d", {{2, 3, 4}, {4, 5}}, -2, 2, mm},
+        {"matmul_2d_by_3d", {{3, 4}, {2, 4, 5}}, -2, 2, mm},
+        {"matmul_1d_by_2d", {{4}, {4, 5}}, -2, 2, mm},
+        {"matmul_2d_by_1d", {{3, 4}, {4}}, -2, 2, mm},
+        {"matmul_1d_by_1d", {{4}, {4}}, -2, 2, mm},
+        {"matmul_1d_by_3d", {{4}, {2, 4, 3}}, -2, 2, mm},
+        {"matmul_3d_by_1d", {{2, 3, 4}, {4}}, -2, 2, mm},
+        {"linear_bias",
+         {{2, 3, 4}, {5, 4}, {5}},
+         -2,
+         2,
+         [](const Ts& x) { return linear(x[0], x[1], x[2]); }},
+        {"linear_nobias", {{3, 4}, {5, 4}}, -2, 2, [](const Ts& x) { return linear(x[0], x[1]); }},
+        {"linear_1d_input",
+         {{4}, {3, 4}, {3}},
+         -2,
+         2,
+         [](const Ts& x) { return linear(x[0], x[1], x[2]); }},
+        {"softmax_last", {{3, 5}}, -2, 2, [](const Ts& x) { return softmax(x[0], -1); }},
+        {"softmax_dim0", {{4, 3}}, -2, 2, [](const Ts& x) { return softmax(x[0], 0); }},
+        {"softmax_3d_dim1", {{2, 3, 4}}, -2, 2, [](const Ts& x) { return softmax(x[0], 1); }},
+        {"log_softmax_last", {{3, 5}}, -2, 2, [](const Ts& x) { return log_softmax(x[0], -1); }},
+        {"log_softmax_dim0", {{4, 3}}, -2, 2, [](const Ts& x) { return log_softmax(x[0], 0); }},
+        {"layer_norm_affine",
+         {{3, 6}, {6}, {6}},
+         -2,
+         2,
+         [](const Ts& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }},
+        {"layer_norm_plain_3d",
+         {{2, 3, 5}},
+         -2,
+         2,
+         [](const Ts& x) { return layer_norm(x[0], {}, {}, 1e-6); }},
+        {"layer_norm_weight_only",
+         {{4, 5}, {5}},
+         -2,
+         2,
+         [](const Ts& x) { return layer_norm(x[0], x[1], {}, 1e-5); }},
+        {"cross_entropy",
+         {{4, 5}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return cross_entropy(x[0], labels_for(x[0], {1, 0, 4, 2}));
+         }},
+        {"cross_entropy_smooth0.1",
+         {{4, 5}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return cross_entropy(x[0], labels_for(x[0], {3, 3, 0, 1}), 0.1);
+         }},
+        {"cross_entropy_soft",
+         {{4, 5}, {4, 5}},
+         -2,
+         2,
+         [](const Ts& x) { return cross_entropy_soft(x[0], softmax(x[1], 1)); }},
+    };
+}
 
 }  // namespace vg::test
