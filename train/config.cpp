@@ -65,6 +65,10 @@ Knob knob(const char* name, const char* help, Access access) {
     k.name = name;
     k.help = help;
     k.is_bool = std::is_same_v<T, bool>;
+    k.type = k.is_bool                     ? "BOOL"
+             : std::is_floating_point_v<T> ? "FLOAT"
+             : std::is_integral_v<T>       ? "INT"
+                                           : "TEXT";
     k.set = [access, n = std::string(name)](TrainConfig& c, const std::string& v) {
         access(c) = parse_value<T>(n, v);
     };

@@ -67,6 +67,7 @@ struct TrainConfig {
 struct Knob {
     std::string name, help;
     bool is_bool = false;
+    std::string type = "TEXT";  // FLOAT, INT, BOOL or TEXT (help output)
     std::function<void(TrainConfig&, const std::string&)> set;  // throws vg::Error on bad text
     std::function<std::string(const TrainConfig&)> get;
 };

@@ -9,6 +9,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/optim.h"
 #include "train/trainer.h"
@@ -70,6 +71,7 @@ void add_knob_flags(CLI::App* app, std::vector<std::pair<std::string, std::strin
         auto* opt = app->add_option_function<std::string>(
             flag, [&given, name](const std::string& v) { given.emplace_back(name, v); },
             k.help + " [default: " + k.get(defaults) + "]");
+        opt->type_name(k.type);
         if (k.is_bool) opt->expected(0, 1)->default_str("true");
         opt->group("Recipe");
     }
@@ -111,8 +113,10 @@ int main(int argc, char** argv) {
         for (const Knob& k : train_knobs())
             if (k.name == n)
                 eval->add_option_function<std::string>(
-                    flag, [&eval_given, n](const std::string& v) { eval_given.emplace_back(n, v); },
-                    k.help);
+                        flag,
+                        [&eval_given, n](const std::string& v) { eval_given.emplace_back(n, v); },
+                        k.help)
+                    ->type_name(k.type);
     }
 
     // bench: `vitgrad bench` (op- and step-level benchmarks) is registered here, next to the
@@ -122,9 +126,19 @@ int main(int argc, char** argv) {
     try {
         if (*demo) return run_demo(demo_steps, demo_batch, demo_seed);
         if (*train) {
+            // Precedence: the resumed run's saved config, then the config file, then flags.
             TrainConfig cfg;
             if (!config_file.empty()) apply_config_file(cfg, config_file);
             for (auto& [k, v] : given) set_knob(cfg, k, v);
+            if (!cfg.resume.empty()) {
+                TrainConfig resumed;
+                apply_config_text(resumed, load_checkpoint(cfg.resume).config, cfg.resume);
+                resumed.stop_after = 0;
+                if (!config_file.empty()) apply_config_file(resumed, config_file);
+                for (auto& [k, v] : given) set_knob(resumed, k, v);
+                resumed.resume = cfg.resume;
+                cfg = resumed;
+            }
             if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
             return run_training(cfg);
         }
