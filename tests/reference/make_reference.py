@@ -197,14 +197,17 @@ def timm_model(cfg):
     import functools
     import timm.models.convit as tc
     import timm.models.vision_transformer as tv
+    norm = functools.partial(nn.LayerNorm, eps=1e-6)
     common = dict(img_size=cfg["img_size"], patch_size=cfg["patch_size"], num_classes=cfg["num_classes"],
-                  embed_dim=cfg["embed_dim"], depth=cfg["depth"], num_heads=cfg["num_heads"])
+                  depth=cfg["depth"], num_heads=cfg["num_heads"], norm_layer=norm)
     if cfg["arch"] == "convit":
-        return tc.ConVit(local_up_to_layer=cfg["local_up_to_layer"], **common)
+        # timm's ConVit takes the width per head and multiplies it by num_heads.
+        return tc.ConVit(embed_dim=cfg["embed_dim"] // cfg["num_heads"], local_up_to_layer=cfg["local_up_to_layer"],
+                         **common)
     if cfg["distilled"]:
-        raise SystemExit("--timm: distilled DeiT lives in timm's deit.py; compare it separately")
-    return tv.VisionTransformer(qkv_bias=True, norm_layer=functools.partial(nn.LayerNorm, eps=1e-6),
-                                **common)
+        import timm.models.deit as td
+        return td.VisionTransformerDistilled(embed_dim=cfg["embed_dim"], qkv_bias=True, **common)
+    return tv.VisionTransformer(embed_dim=cfg["embed_dim"], qkv_bias=True, **common)
 
 
 # --- safetensors writer (the format is simple enough to write by hand) ---------------------------
@@ -268,6 +271,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--timm", action="store_true", help="also run timm's models (must be installed)")
     args = ap.parse_args()
+    if args.timm:
+        # timm's GPSA builds its relative-index table with the default dtype.
+        torch.set_default_dtype(torch.float64)
     for name, cfg in CONFIGS.items():
         make(name, cfg, args.timm)
 
