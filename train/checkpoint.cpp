@@ -2,6 +2,7 @@
 // ("model.", "optim.", "ema."), scalars live in __metadata__["vitgrad"] as JSON.
 #include "train/checkpoint.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
@@ -38,6 +39,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 
 Checkpoint load_checkpoint(const std::string& path) {
     const char* op = "load_checkpoint";
+    if (!std::filesystem::exists(path)) fail(op, "no checkpoint at {}", path);
     SafetensorsFile f;
     try {
         f = load_safetensors(path);  // validates the file structure itself

@@ -26,7 +26,7 @@ int run_training(const TrainConfig& cfg) {
 }
 
 int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
-             const std::vector<std::string>& overridden) {
+             const std::vector<std::string>& overridden, bool use_ema) {
     Checkpoint c = load_checkpoint(checkpoint);
     TrainConfig cfg;
     apply_config_text(cfg, c.config, checkpoint + " (saved config)");
@@ -42,13 +42,15 @@ int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
     mc.in_chans = test->image_shape().c;
     mc.img_size = test->image_shape().h;
     auto model = models::create_model(mc);
-    model->load_state_dict(c.model);
+    if (use_ema && c.ema.empty())
+        fail("eval", "{} holds no EMA weights (train with --ema)", checkpoint);
+    model->load_state_dict(use_ema ? c.ema : c.model);
     Device device = Device::parse(cfg.device);
     model->to(device);
     int64_t eb = cfg.eval_batch_size > 0 ? cfg.eval_batch_size : cfg.batch_size;
     EvalResult r = evaluate(*model, test, cfg.augment.norm, eb, device, cfg.workers);
-    fmt::print("{}: {} after {} epochs ({} steps) on {} ({} images)\n", checkpoint, c.model_name,
-               c.epoch, c.step, test->name(), r.count);
+    fmt::print("{}: {}{} after {} epochs ({} steps) on {} ({} images)\n", checkpoint, c.model_name,
+               use_ema ? " (EMA weights)" : "", c.epoch, c.step, test->name(), r.count);
     fmt::print("top-1 {:.2f}%  top-5 {:.2f}%  loss {:.4f}\n", r.top1, r.top5, r.loss);
     fmt::print("per-class accuracy:\n");
     const auto& names = test->class_names();

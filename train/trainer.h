@@ -84,7 +84,8 @@ class Trainer {
 // The `vitgrad train` and `vitgrad eval` entry points (exit codes: 0 ok, 1 error, 2 diverged,
 // 130/143 stopped by SIGINT/SIGTERM after saving).
 int run_training(const TrainConfig& cfg);
+// `use_ema` evaluates the checkpoint's EMA weights instead of the live ones.
 int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
-             const std::vector<std::string>& overridden);
+             const std::vector<std::string>& overridden, bool use_ema = false);
 
 }  // namespace vg
