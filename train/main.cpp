@@ -121,8 +121,10 @@ int main(int argc, char** argv) {
                     ->type_name(k.type);
     }
 
-    // bench: `vitgrad bench` (op- and step-level benchmarks) is registered here, next to the
-    // others, when train/bench.cpp lands.
+    // bench: `vitgrad bench` (op- and step-level benchmarks, train/bench.h) plugs in here:
+    //   bench::BenchOptions bench_opts;
+    //   CLI::App* bench = bench::add_bench_command(app, bench_opts);
+    // and after parsing: if (*bench) return bench::bench_main(bench_opts);
 
     CLI11_PARSE(app, argc, argv);
     try {

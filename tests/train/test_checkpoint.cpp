@@ -165,9 +165,11 @@ TEST_CASE("a stop signal mid-epoch saves, and resuming from there is bitwise exa
     TrainConfig cfg = test::tiny_config(dir.file("split"));
     {
         Trainer b(cfg, data);
+        struct ClearStop {
+            ~ClearStop() { clear_stop(); }  // other tests must not see the flag, even on failure
+        } clear;
         request_stop(SIGINT);  // as if Ctrl-C arrived during the first step
         TrainSummary s = b.run();
-        clear_stop();
         CHECK(s.stopped_by_signal);
         CHECK(s.steps == 1);
     }

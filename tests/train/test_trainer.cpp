@@ -9,6 +9,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/data_paths.h"
+#include "train/plot.h"
 #include "train/trainer.h"
 
 using namespace vg;
@@ -147,4 +148,23 @@ TEST_CASE("smoke run on a slice of CIFAR-10") {
     Checkpoint c = load_checkpoint(dir.file("run/checkpoint.safetensors"));
     CHECK(c.epoch == 1);
     CHECK(c.model_name == "deit_cifar_micro");
+}
+
+TEST_CASE("SVG plots: one polyline per series, panels in a grid, text escaped") {
+    Panel a{"loss <train>",
+            "epoch",
+            "ce",
+            {{"train", {1, 2, 3}, {2.0, 1.5, NAN}}, {"test", {1, 2}, {2, 2}}}};
+    Panel b{"flat", "x", "y", {{"only", {1}, {5}}}};
+    std::string svg = render_svg({a, b, b}, 2, 300, 200);
+    CHECK(svg.rfind("<svg", 0) == 0);
+    CHECK(svg.find("width='600' height='400'") != std::string::npos);  // 2 columns x 2 rows
+    size_t lines = 0;
+    for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+        ++lines;
+    CHECK(lines == 4);
+    CHECK(svg.find("loss &lt;train&gt;") != std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);  // non-finite points are skipped
+    CHECK_THROWS_WITH_AS(write_text_file("/nonexistent/dir/x.svg", svg),
+                         doctest::Contains("write_text_file"), vg::Error);
 }
