@@ -17,7 +17,8 @@
 
 namespace vg {
 
-static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "safetensors I/O assumes a little-endian host");
 
 namespace {
 
@@ -26,14 +27,14 @@ constexpr int kMaxDepth = 32;
 
 struct Json {
     enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-    std::string text;  // String: the decoded value; Number: the literal
-    std::vector<Json> items;         // Array values, Object values
-    std::vector<std::string> keys;   // Object keys, parallel to items
+    std::string text;               // String: the decoded value; Number: the literal
+    std::vector<Json> items;        // Array values, Object values
+    std::vector<std::string> keys;  // Object keys, parallel to items
 };
 
 // Recursive-descent JSON (RFC 8259) parser; reports the byte offset of the first problem.
 class JsonParser {
-public:
+  public:
     JsonParser(const std::string& s, const std::string& file) : s_(s), file_(file) {}
 
     Json parse_document() {
@@ -43,12 +44,14 @@ public:
         return v;
     }
 
-private:
+  private:
     [[noreturn]] void error(const std::string& what) const {
         fail("safetensors", "{}: malformed JSON header at byte {}: {}", file_, i_, what);
     }
     void skip_ws() {
-        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+        while (i_ < s_.size() &&
+               (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+            ++i_;
     }
     char peek() {
         skip_ws();
@@ -148,10 +151,14 @@ private:
         for (int k = 0; k < 4; ++k) {
             char h = s_[i_++];
             v <<= 4;
-            if (h >= '0' && h <= '9') v |= unsigned(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= unsigned(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= unsigned(h - 'A' + 10);
-            else error("bad hex digit in \\u escape");
+            if (h >= '0' && h <= '9')
+                v |= unsigned(h - '0');
+            else if (h >= 'a' && h <= 'f')
+                v |= unsigned(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+                v |= unsigned(h - 'A' + 10);
+            else
+                error("bad hex digit in \\u escape");
         }
         return v;
     }
@@ -189,14 +196,30 @@ private:
             if (i_ >= s_.size()) error("unterminated escape");
             char e = s_[i_++];
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     unsigned cp = hex4();
                     if (cp >= 0xD800 && cp < 0xDC00) {  // surrogate pair
@@ -212,7 +235,8 @@ private:
                     utf8(out, cp);
                     break;
                 }
-                default: error("invalid escape");
+                default:
+                    error("invalid escape");
             }
         }
     }
@@ -225,20 +249,28 @@ private:
 std::string json_escape(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
-        if (c == '"') out += "\\\"";
-        else if (c == '\\') out += "\\\\";
-        else if (uint8_t(c) < 0x20) out += fmt::format("\\u{:04x}", unsigned(uint8_t(c)));
-        else out += c;
+        if (c == '"')
+            out += "\\\"";
+        else if (c == '\\')
+            out += "\\\\";
+        else if (uint8_t(c) < 0x20)
+            out += fmt::format("\\u{:04x}", unsigned(uint8_t(c)));
+        else
+            out += c;
     }
     return out + "\"";
 }
 
 const char* st_dtype_name(DType t, const std::string& file, const std::string& name) {
     switch (t) {
-        case DType::F32: return "F32";
-        case DType::F64: return "F64";
-        case DType::I64: return "I64";
-        default: fail("save_safetensors", "{}: tensor '{}' has unsupported dtype {}", file, name, t);
+        case DType::F32:
+            return "F32";
+        case DType::F64:
+            return "F64";
+        case DType::I64:
+            return "I64";
+        default:
+            fail("save_safetensors", "{}: tensor '{}' has unsupported dtype {}", file, name, t);
     }
 }
 
@@ -268,13 +300,16 @@ struct Entry {
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& file) {
     const char* op = "safetensors";
     if (bytes.size() < 8)
-        fail(op, "{}: file is {} bytes, too short for the 8-byte header length", file, bytes.size());
+        fail(op, "{}: file is {} bytes, too short for the 8-byte header length", file,
+             bytes.size());
     uint64_t n = 0;
     std::memcpy(&n, bytes.data(), 8);
     uint64_t avail = bytes.size() - 8;
-    if (n > kMaxHeader) fail(op, "{}: header length {} exceeds the {} byte limit", file, n, kMaxHeader);
+    if (n > kMaxHeader)
+        fail(op, "{}: header length {} exceeds the {} byte limit", file, n, kMaxHeader);
     if (n > avail)
-        fail(op, "{}: header length {} exceeds the {} bytes after the length field (truncated?)", file, n, avail);
+        fail(op, "{}: header length {} exceeds the {} bytes after the length field (truncated?)",
+             file, n, avail);
     std::string header = bytes.substr(8, n);
     Json root = JsonParser(header, file).parse_document();
     if (root.kind != Json::Object) fail(op, "{}: the header is not a JSON object", file);
@@ -304,23 +339,34 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& f
         if (!dt || !sh || !off)
             fail(op, "{}: entry '{}' needs dtype, shape and data_offsets", file, name);
         Entry e{name, DType::F32, {}, 0, 0};
-        if (dt->kind != Json::String) fail(op, "{}: entry '{}': dtype must be a string", file, name);
-        if (dt->text == "F32") e.dtype = DType::F32;
-        else if (dt->text == "F64") e.dtype = DType::F64;
-        else if (dt->text == "I64") e.dtype = DType::I64;
-        else fail(op, "{}: entry '{}': unsupported dtype '{}' (F32, F64 and I64 are supported)", file, name, dt->text);
+        if (dt->kind != Json::String)
+            fail(op, "{}: entry '{}': dtype must be a string", file, name);
+        if (dt->text == "F32")
+            e.dtype = DType::F32;
+        else if (dt->text == "F64")
+            e.dtype = DType::F64;
+        else if (dt->text == "I64")
+            e.dtype = DType::I64;
+        else
+            fail(op, "{}: entry '{}': unsupported dtype '{}' (F32, F64 and I64 are supported)",
+                 file, name, dt->text);
         if (sh->kind != Json::Array) fail(op, "{}: entry '{}': shape must be an array", file, name);
         if (int(sh->items.size()) > kMaxDims)
-            fail(op, "{}: entry '{}': {} dims, more than the {} supported", file, name, sh->items.size(), kMaxDims);
-        // Bytes are bounded by the data region, so the element count can be checked without overflow.
+            fail(op, "{}: entry '{}': {} dims, more than the {} supported", file, name,
+                 sh->items.size(), kMaxDims);
+        // Bytes are bounded by the data region, so the element count can be checked without
+        // overflow.
         int64_t numel = 1;
         bool zero = false, too_big = false;
         for (const Json& d : sh->items) {
             int64_t x = as_index(d, file, fmt::format("a shape extent of '{}'", name));
             e.shape.push_back(x);
-            if (x == 0) zero = true;
-            else if (!too_big && numel > data_size / x) too_big = true;
-            else if (!too_big) numel *= x;
+            if (x == 0)
+                zero = true;
+            else if (!too_big && numel > data_size / x)
+                too_big = true;
+            else if (!too_big)
+                numel *= x;
         }
         if (zero) {
             numel = 0;
@@ -331,14 +377,14 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& f
         e.begin = as_index(off->items[0], file, fmt::format("data_offsets of '{}'", name));
         e.end = as_index(off->items[1], file, fmt::format("data_offsets of '{}'", name));
         if (e.begin > e.end || e.end > data_size)
-            fail(op, "{}: entry '{}': data_offsets [{}, {}] outside the {}-byte data region", file, name,
-                 e.begin, e.end, data_size);
+            fail(op, "{}: entry '{}': data_offsets [{}, {}] outside the {}-byte data region", file,
+                 name, e.begin, e.end, data_size);
         int64_t want = numel * int64_t(dtype_size(e.dtype));
         if (too_big || e.end - e.begin != want)
             fail(op, "{}: entry '{}': {} {} needs {} bytes but data_offsets [{}, {}] span {}", file,
-                 name, dt->text, e.shape, too_big ? std::string("more than the data region")
-                                                            : std::to_string(want),
-                 e.begin, e.end, e.end - e.begin);
+                 name, dt->text, e.shape,
+                 too_big ? std::string("more than the data region") : std::to_string(want), e.begin,
+                 e.end, e.end - e.begin);
         entries.push_back(e);
     }
     // The tensors must tile the data region exactly: no overlaps, no holes, nothing after.
@@ -350,11 +396,13 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& f
     int64_t pos = 0;
     for (const Entry* e : order) {
         if (e->begin < pos) fail(op, "{}: entry '{}' overlaps the previous tensor", file, e->name);
-        if (e->begin > pos) fail(op, "{}: {} unused bytes before entry '{}'", file, e->begin - pos, e->name);
+        if (e->begin > pos)
+            fail(op, "{}: {} unused bytes before entry '{}'", file, e->begin - pos, e->name);
         pos = e->end;
     }
     if (pos != data_size)
-        fail(op, "{}: the tensors cover {} bytes but the data region holds {}", file, pos, data_size);
+        fail(op, "{}: the tensors cover {} bytes but the data region holds {}", file, pos,
+             data_size);
 
     const char* data = bytes.data() + 8 + n;
     for (const Entry& e : entries) {
@@ -390,7 +438,8 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
     int64_t offset = 0;
     for (auto& [name, t] : tensors) {
         check_defined("save_safetensors", t, name.c_str());
-        if (name == "__metadata__") fail("save_safetensors", "{}: '__metadata__' is reserved", path);
+        if (name == "__metadata__")
+            fail("save_safetensors", "{}: '__metadata__' is reserved", path);
         const char* dt = st_dtype_name(t.dtype(), path, name);
         Tensor h = t.detach().cpu().contiguous();
         host.push_back(h);
@@ -405,7 +454,8 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
 
     std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) fail("save_safetensors", "{}: cannot create {} ({})", path, tmp, std::strerror(errno));
+    if (fd < 0)
+        fail("save_safetensors", "{}: cannot create {} ({})", path, tmp, std::strerror(errno));
     auto write_all = [&](const void* p, size_t n) {
         const char* c = static_cast<const char*>(p);
         while (n > 0) {

@@ -11,17 +11,21 @@ namespace vg::models {
 ConViT::ConViT(const ModelConfig& c) : VisionModel(c) {
     if (c.arch != Arch::ConViT) fail("ConViT", "config '{}' is not a ConViT config", c.name);
     if (c.local_up_to_layer < 0 || c.local_up_to_layer >= c.depth)
-        fail("ConViT", "local_up_to_layer {} must be in [0, depth={}): the class token joins before "
-             "the first MHSA block, so at least one is needed", c.local_up_to_layer, c.depth);
+        fail("ConViT",
+             "local_up_to_layer {} must be in [0, depth={}): the class token joins before "
+             "the first MHSA block, so at least one is needed",
+             c.local_up_to_layer, c.depth);
     if (c.use_local_init && c.local_up_to_layer > 0) {
         int64_t k = int64_t(std::sqrt(double(c.num_heads)) + 1e-9);
         if (k * k != c.num_heads)
-            fail("ConViT", "num_heads {} is not a perfect square: the local init gives each head one "
-                 "kernel offset", c.num_heads);
+            fail("ConViT",
+                 "num_heads {} is not a perfect square: the local init gives each head one "
+                 "kernel offset",
+                 c.num_heads);
     }
     const int64_t D = c.embed_dim;
-    patch_embed = register_module("patch_embed",
-                                  std::make_shared<nn::PatchEmbed>(c.img_size, c.patch_size, c.in_chans, D));
+    patch_embed = register_module(
+        "patch_embed", std::make_shared<nn::PatchEmbed>(c.img_size, c.patch_size, c.in_chans, D));
     nn::grid_side(patch_embed->num_patches, "ConViT");
     cls_token = Tensor::empty({1, 1, D});
     nn::init::trunc_normal_(cls_token, 0.02);
@@ -31,11 +35,18 @@ ConViT::ConViT(const ModelConfig& c) : VisionModel(c) {
     register_parameter("pos_embed", &pos_embed);
     pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(c.drop_rate));
     for (int64_t i = 0; i < c.depth; ++i) {
-        nn::BlockConfig b{.dim = D, .num_heads = c.num_heads, .mlp_ratio = c.mlp_ratio,
-                          .qkv_bias = c.qkv_bias, .drop = c.drop_rate, .attn_drop = c.attn_drop_rate,
-                          .drop_path = drop_path_at(i), .use_gpsa = i < c.local_up_to_layer,
-                          .locality_strength = c.locality_strength, .use_local_init = c.use_local_init};
-        blocks.push_back(register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
+        nn::BlockConfig b{.dim = D,
+                          .num_heads = c.num_heads,
+                          .mlp_ratio = c.mlp_ratio,
+                          .qkv_bias = c.qkv_bias,
+                          .drop = c.drop_rate,
+                          .attn_drop = c.attn_drop_rate,
+                          .drop_path = drop_path_at(i),
+                          .use_gpsa = i < c.local_up_to_layer,
+                          .locality_strength = c.locality_strength,
+                          .use_local_init = c.use_local_init};
+        blocks.push_back(
+            register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
     }
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
@@ -46,7 +57,8 @@ Tensor ConViT::forward_features(const Tensor& x, ModelInternals* internals) cons
     const int64_t B = t.size(0);
     if (internals) internals->blocks.assign(blocks.size(), {});
     for (size_t i = 0; i < blocks.size(); ++i) {
-        if (int64_t(i) == cfg_.local_up_to_layer) t = cat({cls_token.expand({B, 1, cfg_.embed_dim}), t}, 1);
+        if (int64_t(i) == cfg_.local_up_to_layer)
+            t = cat({cls_token.expand({B, 1, cfg_.embed_dim}), t}, 1);
         t = blocks[i]->forward(t, internals ? &internals->blocks[i] : nullptr);
     }
     return norm->forward(t);

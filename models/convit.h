@@ -8,7 +8,7 @@
 namespace vg::models {
 
 class ConViT : public VisionModel {
-public:
+  public:
     explicit ConViT(const ModelConfig& cfg);
     Tensor forward(const Tensor& x, ModelInternals* internals = nullptr) const override;
     // Final normalised tokens [B, N + 1, D] (class token first).

@@ -14,8 +14,8 @@ DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
     if (c.arch != Arch::DeiT) fail("DeiT", "config '{}' is not a DeiT config", c.name);
     if (c.depth < 1) fail("DeiT", "depth must be at least 1, got {}", c.depth);
     const int64_t D = c.embed_dim;
-    patch_embed = register_module("patch_embed",
-                                  std::make_shared<nn::PatchEmbed>(c.img_size, c.patch_size, c.in_chans, D));
+    patch_embed = register_module(
+        "patch_embed", std::make_shared<nn::PatchEmbed>(c.img_size, c.patch_size, c.in_chans, D));
     cls_token = Tensor::empty({1, 1, D});
     nn::init::trunc_normal_(cls_token, 0.02);
     register_parameter("cls_token", &cls_token);
@@ -29,14 +29,21 @@ DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
     register_parameter("pos_embed", &pos_embed);
     pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(c.drop_rate));
     for (int64_t i = 0; i < c.depth; ++i) {
-        nn::BlockConfig b{.dim = D, .num_heads = c.num_heads, .mlp_ratio = c.mlp_ratio,
-                          .qkv_bias = c.qkv_bias, .drop = c.drop_rate, .attn_drop = c.attn_drop_rate,
-                          .drop_path = drop_path_at(i), .use_gpsa = false};
-        blocks.push_back(register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
+        nn::BlockConfig b{.dim = D,
+                          .num_heads = c.num_heads,
+                          .mlp_ratio = c.mlp_ratio,
+                          .qkv_bias = c.qkv_bias,
+                          .drop = c.drop_rate,
+                          .attn_drop = c.attn_drop_rate,
+                          .drop_path = drop_path_at(i),
+                          .use_gpsa = false};
+        blocks.push_back(
+            register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
     }
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
-    if (c.distilled) head_dist = register_module("head_dist", std::make_shared<nn::Linear>(D, c.num_classes));
+    if (c.distilled)
+        head_dist = register_module("head_dist", std::make_shared<nn::Linear>(D, c.num_classes));
 }
 
 Tensor DeiT::forward_features(const Tensor& x, ModelInternals* internals) const {
@@ -53,7 +60,8 @@ Tensor DeiT::forward_features(const Tensor& x, ModelInternals* internals) const 
 }
 
 std::pair<Tensor, Tensor> DeiT::forward_heads(const Tensor& x, ModelInternals* internals) const {
-    if (!cfg_.distilled) fail("DeiT::forward_heads", "model '{}' has no distillation token", cfg_.name);
+    if (!cfg_.distilled)
+        fail("DeiT::forward_heads", "model '{}' has no distillation token", cfg_.name);
     Tensor t = forward_features(x, internals);
     return {head->forward(t.select(1, 0)), head_dist->forward(t.select(1, 1))};
 }

@@ -7,14 +7,15 @@
 namespace vg::models {
 
 class DeiT : public VisionModel {
-public:
+  public:
     explicit DeiT(const ModelConfig& cfg);
     // Distilled models return (z_cls + z_dist) / 2, DeiT's inference output.
     Tensor forward(const Tensor& x, ModelInternals* internals = nullptr) const override;
     // Final normalised tokens [B, T, D].
     Tensor forward_features(const Tensor& x, ModelInternals* internals = nullptr) const;
     // Distilled models: {class-head logits, distillation-head logits} for distillation training.
-    std::pair<Tensor, Tensor> forward_heads(const Tensor& x, ModelInternals* internals = nullptr) const;
+    std::pair<Tensor, Tensor> forward_heads(const Tensor& x,
+                                            ModelInternals* internals = nullptr) const;
 
     std::shared_ptr<nn::PatchEmbed> patch_embed;
     Tensor cls_token;   // [1, 1, D]

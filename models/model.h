@@ -18,8 +18,9 @@ struct ModelConfig {
     int64_t img_size = 224, patch_size = 16, in_chans = 3, num_classes = 1000;
     int64_t embed_dim = 192, depth = 12, num_heads = 3;
     double mlp_ratio = 4.0;
-    bool qkv_bias = true;            // DeiT: true; ConViT: false (GPSA and MHSA)
-    int64_t local_up_to_layer = 10;  // ConViT: blocks [0, L_loc) are GPSA, the class token joins after
+    bool qkv_bias = true;  // DeiT: true; ConViT: false (GPSA and MHSA)
+    int64_t local_up_to_layer =
+        10;  // ConViT: blocks [0, L_loc) are GPSA, the class token joins after
     double locality_strength = 1.0;  // ConViT: alpha of the local init
     bool use_local_init = true;      // ConViT: W_v = I and the kernel-offset W_pos
     bool distilled = false;          // DeiT: distillation token and head_dist
@@ -35,7 +36,7 @@ struct ModelInternals {
 };
 
 class VisionModel : public nn::Module {
-public:
+  public:
     explicit VisionModel(ModelConfig cfg) : cfg_(std::move(cfg)) {}
     // x: [B, C, img, img] -> logits [B, num_classes]. With `internals`, every block's attention
     // internals are recorded (detached; the computation is unchanged).
@@ -44,7 +45,7 @@ public:
 
     std::vector<std::shared_ptr<nn::Block>> blocks;
 
-protected:
+  protected:
     // Stochastic-depth rate of block i: r * i / (L - 1), a linspace from 0 to r.
     double drop_path_at(int64_t i) const;
     ModelConfig cfg_;

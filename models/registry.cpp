@@ -10,8 +10,8 @@ namespace vg::models {
 
 namespace {
 
-ModelConfig convit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D, int64_t H,
-                   int64_t L = 12, int64_t L_loc = 10) {
+ModelConfig convit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                   int64_t H, int64_t L = 12, int64_t L_loc = 10) {
     ModelConfig c;
     c.name = name;
     c.arch = Arch::ConViT;
@@ -26,8 +26,8 @@ ModelConfig convit(const char* name, int64_t img, int64_t patch, int64_t classes
     return c;
 }
 
-ModelConfig deit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D, int64_t H,
-                 int64_t L = 12, bool distilled = false) {
+ModelConfig deit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                 int64_t H, int64_t L = 12, bool distilled = false) {
     ModelConfig c;
     c.name = name;
     c.arch = Arch::DeiT;
@@ -87,7 +87,8 @@ std::vector<std::string> model_names() {
 ModelConfig model_config(const std::string& name) {
     for (const ModelConfig& c : table())
         if (c.name == name) return c;
-    fail("model_config", "unknown model '{}'; known models: {}", name, fmt::join(model_names(), ", "));
+    fail("model_config", "unknown model '{}'; known models: {}", name,
+         fmt::join(model_names(), ", "));
 }
 
 std::shared_ptr<VisionModel> create_model(const ModelConfig& cfg) {
@@ -95,16 +96,21 @@ std::shared_ptr<VisionModel> create_model(const ModelConfig& cfg) {
     return std::make_shared<DeiT>(cfg);
 }
 
-std::shared_ptr<VisionModel> create_model(const std::string& name) { return create_model(model_config(name)); }
+std::shared_ptr<VisionModel> create_model(const std::string& name) {
+    return create_model(model_config(name));
+}
 
 int64_t count_parameters(const ModelConfig& c) {
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     const int64_t qkv_b = c.qkv_bias ? 1 : 0;
-    const int64_t common = 4 * D /* LN1, LN2 */ + (D * D + D) /* proj */ + (D * M + M) + (M * D + D) /* MLP */;
+    const int64_t common =
+        4 * D /* LN1, LN2 */ + (D * D + D) /* proj */ + (D * M + M) + (M * D + D) /* MLP */;
     const int64_t mhsa = common + 3 * D * D + qkv_b * 3 * D;
-    const int64_t gpsa = common + 3 * D * D + qkv_b * 3 * D /* qk + v */ + 4 * H /* pos_proj */ + H /* gate */;
-    int64_t n = D * (P + 1) /* patch */ + D /* cls */ + 2 * D /* final LN */ + (D * K + K) /* head */;
+    const int64_t gpsa =
+        common + 3 * D * D + qkv_b * 3 * D /* qk + v */ + 4 * H /* pos_proj */ + H /* gate */;
+    int64_t n =
+        D * (P + 1) /* patch */ + D /* cls */ + 2 * D /* final LN */ + (D * K + K) /* head */;
     if (c.arch == Arch::ConViT) {
         const int64_t L_loc = std::min(c.local_up_to_layer, c.depth);
         n += N * D + L_loc * gpsa + (c.depth - L_loc) * mhsa;
@@ -119,7 +125,9 @@ int64_t forward_flops(const ModelConfig& c) {
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     // Multiply-adds of one block over T tokens: q/k/v, scores, A v, proj, MLP.
-    auto block = [&](int64_t T) { return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M; };
+    auto block = [&](int64_t T) {
+        return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M;
+    };
     int64_t macs = N * P * D;
     if (c.arch == Arch::ConViT) {
         const int64_t L_loc = std::min(c.local_up_to_layer, c.depth);

@@ -10,7 +10,7 @@
 namespace vg::nn {
 
 class AttentionLayer : public Module {
-public:
+  public:
     AttentionLayer(int64_t dim, int64_t num_heads, const char* kind);
     // x: [B, T, C] -> [B, T, C]. With `internals`, the attention maps (and for GPSA the gate and
     // both branches) are written there, detached.
@@ -21,7 +21,7 @@ public:
 };
 
 class Attention : public AttentionLayer {
-public:
+  public:
     Attention(int64_t dim, int64_t num_heads, bool qkv_bias = false, double attn_drop = 0.0,
               double proj_drop = 0.0);
     Tensor forward(const Tensor& x, AttentionInternals* internals = nullptr) const override;

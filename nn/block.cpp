@@ -14,7 +14,8 @@ Block::Block(const BlockConfig& c) : cfg(c) {
                                            c.locality_strength, c.use_local_init));
     else
         attn = register_module<AttentionLayer>(
-            "attn", std::make_shared<Attention>(c.dim, c.num_heads, c.qkv_bias, c.attn_drop, c.drop));
+            "attn",
+            std::make_shared<Attention>(c.dim, c.num_heads, c.qkv_bias, c.attn_drop, c.drop));
     drop_path = register_module("drop_path", std::make_shared<DropPath>(c.drop_path));
     norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.dim, c.norm_eps));
     int64_t hidden = int64_t(double(c.dim) * c.mlp_ratio);

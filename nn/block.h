@@ -21,7 +21,7 @@ struct BlockConfig {
 };
 
 class Block : public Module {
-public:
+  public:
     explicit Block(const BlockConfig& cfg);
     // x: [B, T, C] -> [B, T, C]
     Tensor forward(const Tensor& x, AttentionInternals* internals = nullptr) const;

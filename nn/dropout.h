@@ -6,7 +6,7 @@
 namespace vg::nn {
 
 class Dropout : public Module {
-public:
+  public:
     explicit Dropout(double p = 0.0);
     Tensor forward(const Tensor& x) const;  // identity in eval or when p == 0
     double p;
@@ -14,7 +14,7 @@ public:
 
 // Zeroes whole samples (dim 0) of a residual branch with probability p, scaling survivors.
 class DropPath : public Module {
-public:
+  public:
     explicit DropPath(double p = 0.0);
     Tensor forward(const Tensor& x) const;  // identity in eval or when p == 0
     double p;
@@ -22,7 +22,7 @@ public:
 
 // Exact (erf) GELU.
 class GELU : public Module {
-public:
+  public:
     Tensor forward(const Tensor& x) const;
 };
 

@@ -47,7 +47,8 @@ void GPSA::local_init() {
 
 const Tensor& GPSA::cached_rel_indices(int64_t n) const {
     const Tensor& w = pos_proj->weight;
-    if (!rel_.defined() || rel_.size(0) != n || rel_.dtype() != w.dtype() || rel_.device() != w.device())
+    if (!rel_.defined() || rel_.size(0) != n || rel_.dtype() != w.dtype() ||
+        rel_.device() != w.device())
         rel_ = rel_indices(n, w.dtype(), w.device());
     return rel_;
 }
@@ -59,12 +60,14 @@ Tensor GPSA::positional_attention(int64_t n) const {
 }
 
 Tensor GPSA::forward(const Tensor& x, AttentionInternals* internals) const {
-    if (x.dim() != 3 || x.size(2) != dim) fail("GPSA", "expected input [B, N, {}], got {}", dim, x.desc());
+    if (x.dim() != 3 || x.size(2) != dim)
+        fail("GPSA", "expected input [B, N, {}], got {}", dim, x.desc());
     const int64_t n = x.size(1);
     grid_side(n, "GPSA");
-    auto qk_h = split_heads(qk->forward(x), 2, num_heads);                          // q, k: [B, H, N, d]
-    Tensor content = softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1)) * scale, -1);  // [B, H, N, N]
-    Tensor pos = positional_attention(n);                                            // [1, H, N, N]
+    auto qk_h = split_heads(qk->forward(x), 2, num_heads);  // q, k: [B, H, N, d]
+    Tensor content =
+        softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1)) * scale, -1);  // [B, H, N, N]
+    Tensor pos = positional_attention(n);                                 // [1, H, N, N]
     Tensor g = sigmoid(gating_param).reshape({1, num_heads, 1, 1});
     Tensor a = (1.0 - g) * content + g * pos;
     if (normalize) a = a / sum(a, {-1}, true);

@@ -8,7 +8,7 @@
 namespace vg::nn {
 
 class GPSA : public AttentionLayer {
-public:
+  public:
     GPSA(int64_t dim, int64_t num_heads, bool qkv_bias = false, double attn_drop = 0.0,
          double proj_drop = 0.0, double locality_strength = 1.0, bool use_local_init = true);
     // x: [B, N, C] patch tokens only (N a perfect square).
@@ -26,7 +26,7 @@ public:
     std::shared_ptr<Dropout> attn_drop, proj_drop;
     Tensor gating_param;  // lambda [H], 1 at init
 
-private:
+  private:
     const Tensor& cached_rel_indices(int64_t n) const;
     mutable Tensor rel_;  // [N, N, 3] in the parameters' dtype/device
 };

@@ -48,7 +48,8 @@ void xavier_uniform_(Tensor& t, double gain) {
 }
 
 void kaiming_uniform_default_(Tensor& weight) {
-    // gain = sqrt(2 / (1 + a^2)) with a = sqrt(5); bound = gain * sqrt(3 / fan_in) = 1/sqrt(fan_in).
+    // gain = sqrt(2 / (1 + a^2)) with a = sqrt(5); bound = gain * sqrt(3 / fan_in) =
+    // 1/sqrt(fan_in).
     double bound = 1.0 / std::sqrt(double(fan_in(weight)));
     uniform_(weight, -bound, bound);
 }

@@ -6,7 +6,8 @@
 namespace vg::nn::init {
 
 // N(mean, std^2) truncated to the absolute interval [a, b] (timm's trunc_normal_).
-void trunc_normal_(Tensor& t, double std = 0.02, double mean = 0.0, double a = -2.0, double b = 2.0);
+void trunc_normal_(Tensor& t, double std = 0.02, double mean = 0.0, double a = -2.0,
+                   double b = 2.0);
 void uniform_(Tensor& t, double lo, double hi);
 void zeros_(Tensor& t);
 void ones_(Tensor& t);

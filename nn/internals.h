@@ -9,8 +9,8 @@
 namespace vg::nn {
 
 struct AttentionInternals {
-    Tensor attn;        // [B, H, T, T] the maps applied to the values (after gating and dropout-free)
-    Tensor content;     // GPSA only: softmax(q k^T * d^-1/2)  [B, H, N, N]
+    Tensor attn;     // [B, H, T, T] the maps applied to the values (after gating and dropout-free)
+    Tensor content;  // GPSA only: softmax(q k^T * d^-1/2)  [B, H, N, N]
     Tensor positional;  // GPSA only: softmax(pos_proj(R))      [1, H, N, N] (batch-independent)
     Tensor gate;        // GPSA only: sigmoid(gating_param)     [H]
 };

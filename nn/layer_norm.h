@@ -5,7 +5,7 @@
 namespace vg::nn {
 
 class LayerNorm : public Module {
-public:
+  public:
     explicit LayerNorm(int64_t dim, double eps = 1e-6);
     // x: [..., dim] -> [..., dim]
     Tensor forward(const Tensor& x) const;

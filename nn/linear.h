@@ -5,7 +5,7 @@
 namespace vg::nn {
 
 class Linear : public Module {
-public:
+  public:
     Linear(int64_t in_features, int64_t out_features, bool bias = true);
     // x: [..., in] -> [..., out]
     Tensor forward(const Tensor& x) const;

@@ -8,7 +8,7 @@
 namespace vg::nn {
 
 class Mlp : public Module {
-public:
+  public:
     Mlp(int64_t in_features, int64_t hidden_features, double drop = 0.0);
     // x: [..., C] -> [..., C]
     Tensor forward(const Tensor& x) const;

@@ -135,11 +135,14 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
     bool bad = !mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()));
     if (bad) {
         std::string msg;
-        if (!missing.empty()) msg += fmt::format("\n  missing ({}): {}", missing.size(), fmt::join(missing, ", "));
+        if (!missing.empty())
+            msg += fmt::format("\n  missing ({}): {}", missing.size(), fmt::join(missing, ", "));
         if (!unexpected.empty())
-            msg += fmt::format("\n  unexpected ({}): {}", unexpected.size(), fmt::join(unexpected, ", "));
+            msg += fmt::format("\n  unexpected ({}): {}", unexpected.size(),
+                               fmt::join(unexpected, ", "));
         if (!mismatched.empty())
-            msg += fmt::format("\n  mismatched ({}): {}", mismatched.size(), fmt::join(mismatched, ", "));
+            msg += fmt::format("\n  mismatched ({}): {}", mismatched.size(),
+                               fmt::join(mismatched, ", "));
         fail("load_state_dict", "state dict does not match the module:{}", msg);
     }
     NoGradGuard ng;

@@ -15,7 +15,7 @@ using StateDict = std::map<std::string, Tensor>;
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module {
-public:
+  public:
     Module() = default;
     virtual ~Module() = default;
     // Parameters are registered by address, so a module never moves once built.
@@ -53,20 +53,22 @@ public:
         return children_;
     }
 
-protected:
+  protected:
     // `slot` must be a member of the derived module; the tensor becomes a grad-requiring leaf.
     void register_parameter(const std::string& name, Tensor* slot);
     void register_buffer(const std::string& name, Tensor* slot);
-    template <typename M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    template <typename M>
+    std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
         add_child(name, m);
         return m;
     }
     // Called after the mode changes (modules with cached state may override).
     virtual void on_train(bool) {}
 
-private:
+  private:
     void add_child(const std::string& name, std::shared_ptr<Module> m);
-    void collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor*>>& out) const;
+    void collect(const std::string& prefix, bool params,
+                 std::vector<std::pair<std::string, Tensor*>>& out) const;
 
     std::vector<std::pair<std::string, Tensor*>> params_;
     std::vector<std::pair<std::string, Tensor*>> buffers_;

@@ -7,10 +7,12 @@
 
 namespace vg::nn {
 
-// Conv2d parameters with PyTorch's default init (kaiming_uniform a=sqrt(5), bias U(+-1/sqrt(fan_in))).
+// Conv2d parameters with PyTorch's default init (kaiming_uniform a=sqrt(5), bias
+// U(+-1/sqrt(fan_in))).
 class Conv2d : public Module {
-public:
-    Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding = 0);
+  public:
+    Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride,
+           int64_t padding = 0);
     // x: [B, C, H, W] -> [B, O, Ho, Wo] through the general conv2d op.
     Tensor forward(const Tensor& x) const;
 
@@ -20,7 +22,7 @@ public:
 };
 
 class PatchEmbed : public Module {
-public:
+  public:
     PatchEmbed(int64_t img_size, int64_t patch_size, int64_t in_chans, int64_t embed_dim);
     // x: [B, C, img, img] -> [B, N, D] with tokens in row-major order over the patch grid.
     Tensor forward(const Tensor& x) const;

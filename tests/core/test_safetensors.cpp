@@ -13,7 +13,9 @@ using namespace vg;
 namespace {
 
 std::string tmp_path(const std::string& name) {
-    return (std::filesystem::temp_directory_path() / ("vg_test_" + std::to_string(::getpid()) + "_" + name)).string();
+    return (std::filesystem::temp_directory_path() /
+            ("vg_test_" + std::to_string(::getpid()) + "_" + name))
+        .string();
 }
 
 std::string read_file(const std::string& p) {
@@ -53,8 +55,10 @@ TEST_CASE("safetensors: round trip keeps names, dtypes, shapes, values and metad
         const Tensor& g = f.tensors.at(name);
         CHECK(g.dtype() == t.dtype());
         CHECK(g.shape() == t.shape());
-        if (t.dtype() == DType::I64) CHECK(g.to_vector_i64() == t.to_vector_i64());
-        else CHECK(g.to_vector() == t.to_vector());
+        if (t.dtype() == DType::I64)
+            CHECK(g.to_vector_i64() == t.to_vector_i64());
+        else
+            CHECK(g.to_vector() == t.to_vector());
     }
     CHECK(f.metadata.at("format") == "pt");
     CHECK(f.metadata.at("note") == "quote \" and \\ and \n");
@@ -69,8 +73,9 @@ TEST_CASE("safetensors: round trip keeps names, dtypes, shapes, values and metad
 TEST_CASE("safetensors: reads hand-written headers (escapes, whitespace, field order)") {
     float v[2] = {1.5f, -2.0f};
     std::string data(reinterpret_cast<const char*>(v), 8);
-    std::string h = " { \"__metadata__\" : {\"k\":\"\\u00e9\\ud83d\\ude00\"}, \"x\\/y\" : "
-                    "{\"data_offsets\":[0,8], \"shape\" : [2] , \"dtype\":\"F32\"} } ";
+    std::string h =
+        " { \"__metadata__\" : {\"k\":\"\\u00e9\\ud83d\\ude00\"}, \"x\\/y\" : "
+        "{\"data_offsets\":[0,8], \"shape\" : [2] , \"dtype\":\"F32\"} } ";
     SafetensorsFile f = parse_safetensors(image(h, data), "mem");
     CHECK(f.tensors.at("x/y").to_vector() == std::vector<double>{1.5, -2.0});
     CHECK(f.metadata.at("k") == "\xc3\xa9\xf0\x9f\x98\x80");
@@ -81,33 +86,47 @@ TEST_CASE("safetensors: every corruption is a vg::Error naming the file and the 
     std::string d(reinterpret_cast<const char*>(v), 8);
     auto bad = [&](const std::string& bytes, const char* what) {
         CHECK_THROWS_WITH_AS(parse_safetensors(bytes, "bad.st"), doctest::Contains(what), Error);
-        CHECK_THROWS_WITH_AS(parse_safetensors(bytes, "bad.st"), doctest::Contains("bad.st"), Error);
+        CHECK_THROWS_WITH_AS(parse_safetensors(bytes, "bad.st"), doctest::Contains("bad.st"),
+                             Error);
     };
     bad("abc", "too short");
     bad(image("{}", "").substr(0, 7), "too short");
     std::string huge(8, '\0');
     huge[5] = 1;  // 2^40 byte header
     bad(huge, "limit");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", d).substr(0, 20), "exceeds");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", d).substr(0, 20),
+        "exceeds");
     bad(image("[1]", ""), "not a JSON object");
     bad(image("{\"x\":", ""), "malformed JSON");
     bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}} x", d), "trailing");
-    bad(image("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", d.substr(0, 4)), "unsupported dtype");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", d), "needs 12 bytes");
+    bad(image("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", d.substr(0, 4)),
+        "unsupported dtype");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", d),
+        "needs 12 bytes");
     bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", d), "outside");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", d), "non-negative integer");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", d),
+        "non-negative integer");
     bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-              "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", d), "overlaps");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", d), "unused bytes");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", d), "cover 4 bytes");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", d),
+              "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+              d),
+        "overlaps");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", d),
+        "unused bytes");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", d),
+        "cover 4 bytes");
+    bad(image(
+            "{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}",
+            d),
         "more than the data region");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2]}}", d), "needs dtype, shape and data_offsets");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":1}}", d), "unknown field");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2]}}", d),
+        "needs dtype, shape and data_offsets");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":1}}", d),
+        "unknown field");
     bad(image("{\"x\":1,\"x\":2}", ""), "duplicate key");
     bad(image(std::string(200, '[') + std::string(200, ']'), ""), "too deep");
     bad(image("{\"__metadata__\":{\"a\":1}}", ""), "must be a string");
-    CHECK_THROWS_WITH_AS(load_safetensors("/nonexistent/x.safetensors"), doctest::Contains("cannot open"), Error);
+    CHECK_THROWS_WITH_AS(load_safetensors("/nonexistent/x.safetensors"),
+                         doctest::Contains("cannot open"), Error);
     CHECK_THROWS_WITH_AS(save_safetensors("/nonexistent/dir/x.safetensors", sample_tensors()),
                          doctest::Contains("cannot create"), Error);
 }
@@ -138,6 +157,7 @@ TEST_CASE("safetensors: fuzzed reader loads or throws vg::Error, never crashes")
         }
         attempt(b);
     }
-    MESSAGE("fuzz: ", loaded, " corrupted images still loaded (flips in data or padding), ", rejected, " rejected");
+    MESSAGE("fuzz: ", loaded, " corrupted images still loaded (flips in data or padding), ",
+            rejected, " rejected");
     CHECK(rejected > 0);
 }

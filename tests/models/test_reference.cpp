@@ -13,7 +13,8 @@ using namespace vg::models;
 
 namespace {
 
-ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, const std::string& name) {
+ModelConfig config_from_metadata(const std::map<std::string, std::string>& m,
+                                 const std::string& name) {
     auto get = [&](const char* k) {
         auto it = m.find(k);
         REQUIRE_MESSAGE(it != m.end(), "metadata field ", k, " missing in ", name);
@@ -80,8 +81,10 @@ void run_reference(const std::string& file, DType dt, double tol) {
         REQUIRE_MESSAGE(got.defined(), what, " has no gradient");
         CHECK_MESSAGE(got.shape() == want.shape(), what, ": ", got.shape(), " vs ", want.shape());
         Diff d = compare(got, want);
-        MESSAGE(file, " [", dtype_name(dt), "] ", what, ": max |diff| ", d.abs, ", relative ", d.rel);
-        CHECK_MESSAGE(d.rel <= tol, file, " [", dtype_name(dt), "] ", what, " relative diff ", d.rel);
+        MESSAGE(file, " [", dtype_name(dt), "] ", what, ": max |diff| ", d.abs, ", relative ",
+                d.rel);
+        CHECK_MESSAGE(d.rel <= tol, file, " [", dtype_name(dt), "] ", what, " relative diff ",
+                      d.rel);
         if (d.rel > worst) worst = d.rel, worst_name = what;
     };
     check("logits", logits, ref.tensors.at("logits"));
@@ -94,19 +97,27 @@ void run_reference(const std::string& file, DType dt, double tol) {
         ++grads;
     }
     CHECK(grads == int(sd.size()));
-    MESSAGE(file, " [", dtype_name(dt), "]: ", grads, " gradients compared; worst relative diff ", worst,
-            " (", worst_name, ")");
+    MESSAGE(file, " [", dtype_name(dt), "]: ", grads, " gradients compared; worst relative diff ",
+            worst, " (", worst_name, ")");
 }
 
 }  // namespace
 
-TEST_CASE("reference: tiny ConViT matches PyTorch (float64)") { run_reference("convit_ref", DType::F64, 1e-10); }
-TEST_CASE("reference: tiny DeiT matches PyTorch (float64)") { run_reference("deit_ref", DType::F64, 1e-10); }
+TEST_CASE("reference: tiny ConViT matches PyTorch (float64)") {
+    run_reference("convit_ref", DType::F64, 1e-10);
+}
+TEST_CASE("reference: tiny DeiT matches PyTorch (float64)") {
+    run_reference("deit_ref", DType::F64, 1e-10);
+}
 TEST_CASE("reference: tiny distilled DeiT matches PyTorch (float64)") {
     run_reference("deit_distilled_ref", DType::F64, 1e-10);
 }
-TEST_CASE("reference: tiny ConViT matches PyTorch (float32)") { run_reference("convit_ref", DType::F32, 1e-4); }
-TEST_CASE("reference: tiny DeiT matches PyTorch (float32)") { run_reference("deit_ref", DType::F32, 1e-4); }
+TEST_CASE("reference: tiny ConViT matches PyTorch (float32)") {
+    run_reference("convit_ref", DType::F32, 1e-4);
+}
+TEST_CASE("reference: tiny DeiT matches PyTorch (float32)") {
+    run_reference("deit_ref", DType::F32, 1e-4);
+}
 TEST_CASE("reference: tiny distilled DeiT matches PyTorch (float32)") {
     run_reference("deit_distilled_ref", DType::F32, 1e-4);
 }

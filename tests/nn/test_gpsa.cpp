@@ -19,7 +19,8 @@ std::vector<double> qpos_at_init(int64_t heads, int64_t S) {
     return g.positional_attention(S * S).contiguous().to_vector();
 }
 
-double qpos(const std::vector<double>& q, int64_t S, int64_t h, int64_t qr, int64_t qc, int64_t kr, int64_t kc) {
+double qpos(const std::vector<double>& q, int64_t S, int64_t h, int64_t qr, int64_t qc, int64_t kr,
+            int64_t kc) {
     int64_t N = S * S;
     return q[size_t((h * N + qr * S + qc) * N + kr * S + kc)];
 }
@@ -45,9 +46,9 @@ TEST_CASE("GPSA: W_pos, W_v, b_pos and the gate after the local init (alpha = 1)
     CHECK(g4.pos_proj->weight.to_vector() ==
           std::vector<double>{-1, -1, -1, -1, 1, -1, 1, -1, -1, 1, 1, -1});
     GPSA g9(18, 9);
-    CHECK(g9.pos_proj->weight.to_vector() ==
-          std::vector<double>{-2, -2, -1, -2, 0, -1, -2, 2, -1, 0, -2, -1, 0, 0, -1, 0, 2, -1,
-                              2, -2, -1, 2, 0, -1, 2, 2, -1});
+    CHECK(g9.pos_proj->weight.to_vector() == std::vector<double>{-2, -2, -1, -2, 0, -1, -2, 2, -1,
+                                                                 0,  -2, -1, 0,  0, -1, 0,  2, -1,
+                                                                 2,  -2, -1, 2,  0, -1, 2,  2, -1});
     CHECK(g9.pos_proj->bias.to_vector() == std::vector<double>(9, 0.0));
     std::vector<double> v = g4.v->weight.to_vector();
     for (int64_t i = 0; i < 16; ++i)
@@ -59,14 +60,18 @@ TEST_CASE("GPSA: W_pos, W_v, b_pos and the gate after the local init (alpha = 1)
     g4.forward(x, &in);
     for (double s : in.gate.to_vector()) CHECK(s == doctest::Approx(0.7310586).epsilon(1e-6));
 
-    // alpha scales every row; the content weights stay trunc-normal, W_qk is not zeroed (spec §12.5).
+    // alpha scales every row; the content weights stay trunc-normal, W_qk is not zeroed (spec
+    // §12.5).
     GPSA ga(16, 4, false, 0, 0, 0.1);
     CHECK(ga.pos_proj->weight.at({3, 2}) == doctest::Approx(-0.1));
     CHECK(max(abs(ga.qk->weight)).item() > 0.0);
-    // Attention centres (reference main.py): sqrt(0.5) for every head at H = 4; 0, 1, sqrt 2 at H = 9.
-    for (double d : attention_centre_distance(g4.pos_proj->weight)) CHECK(d == doctest::Approx(std::sqrt(0.5)));
+    // Attention centres (reference main.py): sqrt(0.5) for every head at H = 4; 0, 1, sqrt 2 at H
+    // = 9.
+    for (double d : attention_centre_distance(g4.pos_proj->weight))
+        CHECK(d == doctest::Approx(std::sqrt(0.5)));
     std::vector<double> c9 = attention_centre_distance(g9.pos_proj->weight);
-    std::vector<double> want9{std::sqrt(2.0), 1, std::sqrt(2.0), 1, 0, 1, std::sqrt(2.0), 1, std::sqrt(2.0)};
+    std::vector<double> want9{std::sqrt(2.0), 1, std::sqrt(2.0), 1, 0, 1,
+                              std::sqrt(2.0), 1, std::sqrt(2.0)};
     for (size_t h = 0; h < 9; ++h) CHECK(c9[h] == doctest::Approx(want9[h]).epsilon(1e-12));
 }
 
@@ -86,8 +91,10 @@ TEST_CASE("GPSA: positional attention at init matches the spec's values") {
     for (int n = -20; n <= 20; ++n) theta += std::exp(-double(n * n));
     CHECK(qpos(q9, S, 4, 4, 4, 4, 4) == doctest::Approx(1.0 / (theta * theta)).epsilon(1e-3));
     // Corner query (token 0): self weights per head.
-    std::vector<double> corner9{0.9068, 0.6869, 0.1997, 0.6869, 0.5203, 0.1513, 0.1997, 0.1513, 0.0440};
-    for (int64_t h = 0; h < 9; ++h) CHECK(qpos(q9, S, h, 0, 0, 0, 0) == doctest::Approx(corner9[size_t(h)]).epsilon(1e-3));
+    std::vector<double> corner9{0.9068, 0.6869, 0.1997, 0.6869, 0.5203,
+                                0.1513, 0.1997, 0.1513, 0.0440};
+    for (int64_t h = 0; h < 9; ++h)
+        CHECK(qpos(q9, S, h, 0, 0, 0, 0) == doctest::Approx(corner9[size_t(h)]).epsilon(1e-3));
 
     std::vector<double> q4 = qpos_at_init(4, S);
     // Interior, H = 4: each cell of the head's 2 x 2 block gets 0.1931.
@@ -97,14 +104,17 @@ TEST_CASE("GPSA: positional attention at init matches the spec's values") {
             int64_t r0 = 3 + (h1 == 0 ? -1 : 0), c0 = 3 + (h2 == 0 ? -1 : 0);
             for (int64_t dr = 0; dr < 2; ++dr)
                 for (int64_t dc = 0; dc < 2; ++dc)
-                    CHECK(qpos(q4, S, h, 3, 3, r0 + dr, c0 + dc) == doctest::Approx(0.1931).epsilon(5e-4));
+                    CHECK(qpos(q4, S, h, 3, 3, r0 + dr, c0 + dc) ==
+                          doctest::Approx(0.1931).epsilon(5e-4));
         }
     std::vector<double> corner4{0.7724, 0.4111, 0.4111, 0.2188};
-    for (int64_t h = 0; h < 4; ++h) CHECK(qpos(q4, S, h, 0, 0, 0, 0) == doctest::Approx(corner4[size_t(h)]).epsilon(1e-3));
+    for (int64_t h = 0; h < 4; ++h)
+        CHECK(qpos(q4, S, h, 0, 0, 0, 0) == doctest::Approx(corner4[size_t(h)]).epsilon(1e-3));
 }
 
 TEST_CASE("non-locality: uniform maps and Q_pos at init (spec §11, §13)") {
-    for (auto [S, want] : std::vector<std::pair<int64_t, double>>{{8, 4.1365}, {14, 7.2808}, {16, 8.3261}}) {
+    for (auto [S, want] :
+         std::vector<std::pair<int64_t, double>>{{8, 4.1365}, {14, 7.2808}, {16, 8.3261}}) {
         int64_t N = S * S;
         Tensor u = Tensor::full({1, 2, N, N}, 1.0 / double(N), DType::F64);
         for (double d : nonlocality(u)) CHECK(d == doctest::Approx(want).epsilon(2e-5));
@@ -125,7 +135,8 @@ TEST_CASE("non-locality: uniform maps and Q_pos at init (spec §11, §13)") {
         for (int h : {1, 3, 5, 7}) CHECK(d[size_t(h)] == doctest::Approx(edge).epsilon(1e-4));
         CHECK(d[4] == doctest::Approx(centre).epsilon(1e-4));
     }
-    CHECK_THROWS_WITH_AS(nonlocality(Tensor::zeros({2, 3, 4})), doctest::Contains("nonlocality"), Error);
+    CHECK_THROWS_WITH_AS(nonlocality(Tensor::zeros({2, 3, 4})), doctest::Contains("nonlocality"),
+                         Error);
 }
 
 TEST_CASE("GPSA: internals are the gated mix of a batch-independent positional map") {
@@ -167,7 +178,8 @@ TEST_CASE("GPSA: the normalise step changes neither the output nor the gradients
     };
     auto with = run(true), without = run(false);
     for (size_t k = 0; k < with.size(); ++k)
-        for (size_t i = 0; i < with[k].size(); ++i) CHECK(with[k][i] == doctest::Approx(without[k][i]).epsilon(1e-12));
+        for (size_t i = 0; i < with[k].size(); ++i)
+            CHECK(with[k][i] == doctest::Approx(without[k][i]).epsilon(1e-12));
     // b_pos shifts every row of the positional logits equally, so its gradient vanishes.
     for (double v : with[4]) CHECK(std::fabs(v) < 1e-14);
     g.normalize = true;

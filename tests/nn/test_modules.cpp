@@ -31,24 +31,27 @@ void check_gradcheck(Module& m, const Tensor& x, const std::function<Tensor(cons
     CHECK_MESSAGE(r.ok, what, ": ", r.message);
 }
 
-Tensor input(const Shape& s, uint64_t seed = 5) { return uniform(s, -1.5, 1.5, DType::F64, seed).requires_grad_(); }
+Tensor input(const Shape& s, uint64_t seed = 5) {
+    return uniform(s, -1.5, 1.5, DType::F64, seed).requires_grad_();
+}
 
 }  // namespace
 
 TEST_CASE("Module: parameter names follow timm's state dict") {
     manual_seed(0);
     Block gpsa_block(BlockConfig{.dim = 8, .num_heads = 4, .use_gpsa = true});
-    CHECK(names_of(gpsa_block) == std::vector<std::string>{
-                                      "norm1.weight", "norm1.bias", "attn.gating_param", "attn.qk.weight",
-                                      "attn.v.weight", "attn.proj.weight", "attn.proj.bias",
-                                      "attn.pos_proj.weight", "attn.pos_proj.bias", "norm2.weight",
-                                      "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
-                                      "mlp.fc2.bias"});
+    CHECK(names_of(gpsa_block) ==
+          std::vector<std::string>{"norm1.weight", "norm1.bias", "attn.gating_param",
+                                   "attn.qk.weight", "attn.v.weight", "attn.proj.weight",
+                                   "attn.proj.bias", "attn.pos_proj.weight", "attn.pos_proj.bias",
+                                   "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
+                                   "mlp.fc2.weight", "mlp.fc2.bias"});
     Block mhsa_block(BlockConfig{.dim = 8, .num_heads = 2, .qkv_bias = true});
-    CHECK(names_of(mhsa_block) == std::vector<std::string>{
-                                      "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
-                                      "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
-                                      "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"});
+    CHECK(names_of(mhsa_block) ==
+          std::vector<std::string>{"norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+                                   "attn.proj.weight", "attn.proj.bias", "norm2.weight",
+                                   "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
+                                   "mlp.fc2.bias"});
     // 12 D^2 + 10 D + 5 H (GPSA) and 12 D^2 + 13 D (MHSA with qkv bias), spec §4.6.
     CHECK(gpsa_block.num_parameters() == 12 * 64 + 10 * 8 + 5 * 4);
     CHECK(mhsa_block.num_parameters() == 12 * 64 + 13 * 8);
@@ -103,7 +106,8 @@ TEST_CASE("Module: load_state_dict reports every missing, unexpected and mismatc
         CHECK(msg.find("load_state_dict") != std::string::npos);
         CHECK(msg.find("missing (1): fc1.bias") != std::string::npos);
         CHECK(msg.find("unexpected (1): fc9.weight") != std::string::npos);
-        CHECK(msg.find("fc2.weight (expected float32 [4, 8], got float32 [4, 7])") != std::string::npos);
+        CHECK(msg.find("fc2.weight (expected float32 [4, 8], got float32 [4, 7])") !=
+              std::string::npos);
         CHECK(msg.find("fc2.bias (expected float32 [4], got float64 [4])") != std::string::npos);
     }
     // Non-strict tolerates missing/unexpected names, never mismatches.
@@ -112,7 +116,8 @@ TEST_CASE("Module: load_state_dict reports every missing, unexpected and mismatc
     partial["extra"] = Tensor::zeros({1});
     b.load_state_dict(partial, false);
     partial["fc2.bias"] = Tensor::zeros({5});
-    CHECK_THROWS_WITH_AS(b.load_state_dict(partial, false), doctest::Contains("mismatched (1): fc2.bias"), Error);
+    CHECK_THROWS_WITH_AS(b.load_state_dict(partial, false),
+                         doctest::Contains("mismatched (1): fc2.bias"), Error);
 }
 
 TEST_CASE("init: timm and PyTorch default distributions") {
@@ -153,7 +158,8 @@ TEST_CASE("PatchEmbed: the reshape + GEMM path equals the general conv2d") {
     CHECK(fast.shape() == Shape{2, 4, 8});
     CHECK(max(abs(fast - conv)).item() < 1e-12);
     CHECK_THROWS_WITH_AS(pe.forward(input({2, 3, 8, 4})), doctest::Contains("PatchEmbed"), Error);
-    CHECK_THROWS_WITH_AS(PatchEmbed(10, 4, 3, 8), doctest::Contains("multiple of the patch size"), Error);
+    CHECK_THROWS_WITH_AS(PatchEmbed(10, 4, 3, 8), doctest::Contains("multiple of the patch size"),
+                         Error);
 }
 
 TEST_CASE("gradcheck: Linear, LayerNorm, Mlp, PatchEmbed") {
@@ -161,21 +167,25 @@ TEST_CASE("gradcheck: Linear, LayerNorm, Mlp, PatchEmbed") {
     Linear lin(8, 6);
     lin.to(DType::F64);
     perturb(lin, 0.3, 10);
-    check_gradcheck(lin, input({2, 3, 8}), [&](const Tensor& x) { return lin.forward(x); }, "Linear");
+    check_gradcheck(
+        lin, input({2, 3, 8}), [&](const Tensor& x) { return lin.forward(x); }, "Linear");
 
     LayerNorm ln(8);
     ln.to(DType::F64);
     perturb(ln, 0.3, 20);
-    check_gradcheck(ln, input({2, 3, 8}), [&](const Tensor& x) { return ln.forward(x); }, "LayerNorm");
+    check_gradcheck(
+        ln, input({2, 3, 8}), [&](const Tensor& x) { return ln.forward(x); }, "LayerNorm");
 
     Mlp mlp(8, 16);
     mlp.to(DType::F64);
     perturb(mlp, 0.3, 30);
-    check_gradcheck(mlp, input({2, 3, 8}), [&](const Tensor& x) { return mlp.forward(x); }, "Mlp");
+    check_gradcheck(
+        mlp, input({2, 3, 8}), [&](const Tensor& x) { return mlp.forward(x); }, "Mlp");
 
     PatchEmbed pe(4, 2, 3, 8);
     pe.to(DType::F64);
-    check_gradcheck(pe, input({2, 3, 4, 4}), [&](const Tensor& x) { return pe.forward(x); }, "PatchEmbed");
+    check_gradcheck(
+        pe, input({2, 3, 4, 4}), [&](const Tensor& x) { return pe.forward(x); }, "PatchEmbed");
 }
 
 TEST_CASE("gradcheck: Attention and GPSA (dim 8, 4 patches)") {
@@ -183,20 +193,23 @@ TEST_CASE("gradcheck: Attention and GPSA (dim 8, 4 patches)") {
     Attention mhsa(8, 2, true);
     mhsa.to(DType::F64);
     perturb(mhsa, 0.5, 40);
-    check_gradcheck(mhsa, input({2, 5, 8}), [&](const Tensor& x) { return mhsa.forward(x); }, "Attention");
+    check_gradcheck(
+        mhsa, input({2, 5, 8}), [&](const Tensor& x) { return mhsa.forward(x); }, "Attention");
 
     // gating_param, qk, v, proj and pos_proj (W_pos and b_pos) are all inputs of the check.
     for (int64_t heads : {1, 4}) {
         GPSA gpsa(8, heads);
         gpsa.to(DType::F64);
         perturb(gpsa, 0.5, 50);
-        check_gradcheck(gpsa, input({2, 4, 8}), [&](const Tensor& x) { return gpsa.forward(x); },
-                        heads == 1 ? "GPSA (1 head)" : "GPSA (4 heads)");
+        check_gradcheck(
+            gpsa, input({2, 4, 8}), [&](const Tensor& x) { return gpsa.forward(x); },
+            heads == 1 ? "GPSA (1 head)" : "GPSA (4 heads)");
     }
     GPSA g2(8, 2, false, 0, 0, 1.0, false);  // 2 heads is not a square: only without local init
     g2.to(DType::F64);
     perturb(g2, 0.5, 60);
-    check_gradcheck(g2, input({2, 4, 8}), [&](const Tensor& x) { return g2.forward(x); }, "GPSA (2 heads)");
+    check_gradcheck(
+        g2, input({2, 4, 8}), [&](const Tensor& x) { return g2.forward(x); }, "GPSA (2 heads)");
 }
 
 TEST_CASE("gradcheck: Block with MHSA and with GPSA") {
@@ -204,12 +217,14 @@ TEST_CASE("gradcheck: Block with MHSA and with GPSA") {
     Block mb(BlockConfig{.dim = 8, .num_heads = 2, .qkv_bias = true});
     mb.to(DType::F64);
     perturb(mb, 0.3, 70);
-    check_gradcheck(mb, input({2, 5, 8}), [&](const Tensor& x) { return mb.forward(x); }, "Block (MHSA)");
+    check_gradcheck(
+        mb, input({2, 5, 8}), [&](const Tensor& x) { return mb.forward(x); }, "Block (MHSA)");
 
     Block gb(BlockConfig{.dim = 8, .num_heads = 4, .use_gpsa = true});
     gb.to(DType::F64);
     perturb(gb, 0.3, 80);
-    check_gradcheck(gb, input({2, 4, 8}), [&](const Tensor& x) { return gb.forward(x); }, "Block (GPSA)");
+    check_gradcheck(
+        gb, input({2, 4, 8}), [&](const Tensor& x) { return gb.forward(x); }, "Block (GPSA)");
 }
 
 TEST_CASE("attention internals: recorded on request, computation unchanged") {
@@ -231,9 +246,11 @@ TEST_CASE("layer errors name the layer and the shapes") {
     CHECK_THROWS_WITH_AS(Attention(10, 3), doctest::Contains("Attention: dim 10"), Error);
     CHECK_THROWS_WITH_AS(GPSA(10, 4), doctest::Contains("GPSA: dim 10"), Error);
     Attention a(8, 2);
-    CHECK_THROWS_WITH_AS(a.forward(Tensor::zeros({2, 3, 6})), doctest::Contains("[2, 3, 6]"), Error);
+    CHECK_THROWS_WITH_AS(a.forward(Tensor::zeros({2, 3, 6})), doctest::Contains("[2, 3, 6]"),
+                         Error);
     GPSA g(8, 4);
-    CHECK_THROWS_WITH_AS(g.forward(Tensor::zeros({2, 5, 8})), doctest::Contains("not a perfect square"), Error);
+    CHECK_THROWS_WITH_AS(g.forward(Tensor::zeros({2, 5, 8})),
+                         doctest::Contains("not a perfect square"), Error);
     CHECK_THROWS_WITH_AS(Dropout(1.0), doctest::Contains("Dropout: rate"), Error);
     CHECK_THROWS_WITH_AS(DropPath(-0.1), doctest::Contains("DropPath: rate"), Error);
     CHECK_THROWS_WITH_AS(Linear(0, 3), doctest::Contains("Linear"), Error);
@@ -262,4 +279,31 @@ TEST_CASE("Dropout and DropPath are identities in eval and active in train") {
     CHECK(zero_samples < 54);
     std::vector<double> z = d.forward(x).to_vector();
     CHECK(std::count(z.begin(), z.end(), 0.0) > 500);
+}
+
+namespace {
+// A module with a buffer (state that is saved but not trained).
+struct WithBuffer : Module {
+    Tensor w = Tensor::ones({2});
+    Tensor running = Tensor::zeros({3});
+    WithBuffer() {
+        register_parameter("w", &w);
+        register_buffer("running", &running);
+    }
+};
+}  // namespace
+
+TEST_CASE("Module: buffers are in the state dict but not among the parameters") {
+    WithBuffer m;
+    CHECK(m.num_parameters() == 2);
+    CHECK(m.named_buffers().size() == 1);
+    CHECK_FALSE(m.running.requires_grad());
+    StateDict sd = m.state_dict();
+    CHECK(sd.count("running") == 1);
+    sd["running"] = Tensor::full({3}, 4.0);
+    m.load_state_dict(sd);
+    CHECK(m.running.to_vector() == std::vector<double>(3, 4.0));
+    m.to(DType::F64);
+    CHECK(m.running.dtype() == DType::F64);
+    CHECK(m.w.requires_grad());
 }
