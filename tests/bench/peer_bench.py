@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of `vitgrad bench --steps-only`: the same training-step configurations
+(forward, cross-entropy, backward, AdamW; drop path 0) timed the same way, printed and written
+as JSON with the same fields.
+
+The models are the independent ConViT / DeiT definitions of tests/reference/make_reference.py
+(written from the spec, timm's structure and parameter names). Their GPSA computes the positional
+attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the official ConViT
+code does.
+
+Run with Debian's torch:  /usr/bin/python3 tests/bench/peer_bench.py --model deit_ti4 --batch 64
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import make_reference as ref  # noqa: E402
+
+# The benchmark configurations (vitgrad's bench_config): CIFAR 32x32, patch 4, 10 classes.
+CONFIGS = {
+    "convit_ti4": dict(arch="convit", embed_dim=192, depth=12, num_heads=4, local_up_to_layer=10),
+    "deit_ti4": dict(arch="deit", embed_dim=192, depth=12, num_heads=3, local_up_to_layer=0),
+    "convit_micro": dict(arch="convit", embed_dim=96, depth=6, num_heads=4, local_up_to_layer=4),
+    "deit_micro": dict(arch="deit", embed_dim=96, depth=6, num_heads=4, local_up_to_layer=0),
+}
+for c in CONFIGS.values():
+    c.update(img_size=32, patch_size=4, num_classes=10, distilled=False, qkv_bias=c["arch"] == "deit")
+
+
+def forward_flops(c):
+    """2 per multiply-add of every matmul, as vitgrad's models::forward_flops."""
+    D, H, K = c["embed_dim"], c["num_heads"], c["num_classes"]
+    M, N = 4 * D, (c["img_size"] // c["patch_size"]) ** 2
+    P = 3 * c["patch_size"] ** 2
+
+    def block(T):
+        return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M
+
+    macs = N * P * D
+    if c["arch"] == "convit":
+        L_loc = min(c["local_up_to_layer"], c["depth"])
+        macs += L_loc * (block(N) + N * N * 3 * H) + (c["depth"] - L_loc) * block(N + 1) + D * K
+    else:
+        macs += c["depth"] * block(N + 1) + D * K
+    return 2 * macs
+
+
+def summarize(ms):
+    s = sorted(ms)
+
+    def pct(p):
+        pos = p * (len(s) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(s) - 1)
+        return s[lo] + (pos - lo) * (s[hi] - s[lo])
+
+    return dict(median_ms=pct(0.5), min_ms=s[0], max_ms=s[-1], q1_ms=pct(0.25), q3_ms=pct(0.75),
+                reps=len(s))
+
+
+def bench_step(name, batch, dtype, warmup, reps, phases):
+    c = CONFIGS[name]
+    torch.manual_seed(0)
+    model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype)
+    model.train()
+    # The timm/DeiT decay rule, as vitgrad's optimiser applies it.
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        skip = p.ndim <= 1 or n.endswith(".bias") or n in ("pos_embed", "cls_token")
+        (no_decay if skip else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
+    x = torch.randn(batch, 3, c["img_size"], c["img_size"], dtype=dtype)
+    labels = torch.tensor([(i * 7 + 3) % c["num_classes"] for i in range(batch)])
+    fwd, bwd, upd = [], [], []
+    last = {}
+
+    def step(split):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), labels)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        opt.step()
+        last["loss"] = loss.item()
+        t3 = time.perf_counter()
+        if split:
+            fwd.append(1e3 * (t1 - t0))
+            bwd.append(1e3 * (t2 - t1))
+            upd.append(1e3 * (t3 - t2))
+        return 1e3 * (t3 - t0)
+
+    for _ in range(warmup):
+        step(False)
+    ms = [step(False) for _ in range(reps)]
+    r = dict(model=name, params=sum(p.numel() for p in model.parameters()), batch=batch,
+             device="cpu", dtype=str(dtype).replace("torch.", ""), threads=torch.get_num_threads(),
+             step=summarize(ms))
+    r["ms_per_step"] = r["step"]["median_ms"]
+    r["images_per_s"] = batch * 1e3 / r["ms_per_step"]
+    r["flops_per_step"] = 3.0 * forward_flops(c) * batch
+    r["gflops"] = r["flops_per_step"] / (r["ms_per_step"] * 1e6)
+    r["loss"] = last["loss"]
+    # No allocator statistics on the CPU: the process's peak resident set instead.
+    r["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if phases:
+        for _ in range(reps):
+            step(True)
+        r["phases"] = dict(forward=summarize(fwd), backward=summarize(bwd), optimizer=summarize(upd))
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="convit_ti4,deit_ti4", help="comma-separated: " + ", ".join(CONFIGS))
+    ap.add_argument("--batch", default="64,128", help="comma-separated batch sizes")
+    ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's default)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--no-phases", action="store_true", help="skip the forward / backward / optimiser split")
+    ap.add_argument("--json", help="also write the results to this JSON file")
+    a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    dtype = getattr(torch, a.dtype)
+    env = {k: os.environ.get(k, "") for k in ("GLIBC_TUNABLES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE",
+                                              "OMP_NUM_THREADS")}
+    print(f"peer: torch {torch.__version__}, {torch.get_num_threads()} threads, dtype {a.dtype}, "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("peer environment: " + ", ".join(f"{k}={v!r}" for k, v in env.items()))
+    report = dict(torch=torch.__version__, threads=torch.get_num_threads(), dtype=a.dtype, environment=env,
+                  load_average_start=" ".join(f"{v:.2f}" for v in os.getloadavg()), steps=[])
+    print(f"{'model':<13} {'params':>9} {'batch':>5} {'thr':>3} {'ms/step':>9} {'[min, max]':>19} "
+          f"{'img/s':>7} {'GFLOP':>8} {'GFLOP/s':>8} {'fwd / bwd / opt ms':>24}")
+    for m in a.model.split(","):
+        if m not in CONFIGS:
+            sys.exit(f"peer_bench: unknown model '{m}'; known: {', '.join(CONFIGS)}")
+        for b in map(int, a.batch.split(",")):
+            r = bench_step(m, b, dtype, a.warmup, a.reps, not a.no_phases)
+            ph = r.get("phases")
+            split = (f"{ph['forward']['median_ms']:.0f} / {ph['backward']['median_ms']:.0f} / "
+                     f"{ph['optimizer']['median_ms']:.0f}") if ph else ""
+            rng = f"[{r['step']['min_ms']:.1f}, {r['step']['max_ms']:.1f}]"
+            print(f"{m:<13} {r['params']:>9} {b:>5} {r['threads']:>3} {r['ms_per_step']:>9.1f} {rng:>19} "
+                  f"{r['images_per_s']:>7.1f} {r['flops_per_step'] / 1e9:>8.1f} {r['gflops']:>8.1f} {split:>24}",
+                  flush=True)
+            report["steps"].append(r)
+    report["load_average_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
