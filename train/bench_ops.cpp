@@ -186,9 +186,23 @@ std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, D
                     [&] { VG_DISPATCH(dev, softmax_bwd, probs, dprobs, dscores, false); }),
             3 * n_attn * es);
     Tensor w = Tensor::ones({D}, dt, dev), b = Tensor::zeros({D}, dt, dev);
+    Tensor y_ln = Tensor::empty({BT, D}, dt, dev), ln_mean = Tensor::empty({BT}, dt, dev),
+           ln_rstd = Tensor::empty({BT}, dt, dev);
+    VG_DISPATCH(dev, layernorm_fwd, x_d, w, b, 1e-6, y_ln, ln_mean, ln_rstd);
     add_mem(time_op("layer_norm fwd", sh_d, dev, warmup, reps, [&] { (void)layer_norm(x_d, w, b, 1e-6); }),
             2 * n_d * es);
+    add_mem(time_op("layer_norm bwd", sh_d, dev, warmup, reps,
+                    [&] {
+                        Tensor dx = Tensor::empty({BT, D}, dt, dev), dw = Tensor::zeros({D}, dt, dev),
+                               db = Tensor::zeros({D}, dt, dev);
+                        VG_DISPATCH(dev, layernorm_bwd, x_d, w, ln_mean, ln_rstd, y_ln, dx, dw, db);
+                    }),
+            3 * n_d * es);
     add_mem(time_op("gelu fwd", sh_m, dev, warmup, reps, [&] { (void)gelu(x_m); }), 2 * n_m * es);
+    Tensor g_m = gelu(x_m), dg_m = Tensor::randn({BT, M}, dt, dev), dx_m = Tensor::empty({BT, M}, dt, dev);
+    add_mem(time_op("gelu bwd", sh_m, dev, warmup, reps,
+                    [&] { VG_DISPATCH(dev, unary_bwd, UnaryOp::Gelu, UnaryParams{}, x_m, g_m, dg_m, dx_m); }),
+            4 * n_m * es);
     Tensor y_d = Tensor::randn({BT, D}, dt, dev);
     add_mem(time_op("add", sh_d, dev, warmup, reps, [&] { (void)add(x_d, y_d); }), 3 * n_d * es);
     add_mem(time_op("mul", sh_d, dev, warmup, reps, [&] { (void)mul(x_d, y_d); }), 3 * n_d * es);

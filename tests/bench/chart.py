@@ -62,7 +62,7 @@ def main():
     out.append(f'<line x1="{left}" x2="{W - right}" y1="{y(ceiling):.1f}" y2="{y(ceiling):.1f}" '
                f'stroke="#d62728" stroke-dasharray="6,4"/>')
     out.append(f'<text x="{W - right - 4}" y="{y(ceiling) - 5:.1f}" text-anchor="end" fill="#d62728">'
-               f'GEMM ceiling {ceiling:.0f} GFLOP/s (2048³ SGEMM, vg::matmul)</text>')
+               f'GEMM ceiling {ceiling:.0f} GFLOP/s (2048³ SGEMM via vg::matmul, median over the runs)</text>')
     lx = left
     for s in series:
         out.append(f'<rect x="{lx}" y="{H - 28}" width="12" height="12" fill="{COLORS[s]}"/>')
