@@ -9,6 +9,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "train/bench.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/optim.h"
@@ -121,14 +122,14 @@ int main(int argc, char** argv) {
                     ->type_name(k.type);
     }
 
-    // bench: `vitgrad bench` (op- and step-level benchmarks, train/bench.h) plugs in here:
-    //   bench::BenchOptions bench_opts;
-    //   CLI::App* bench = bench::add_bench_command(app, bench_opts);
-    // and after parsing: if (*bench) return bench::bench_main(bench_opts);
+    // bench --------------------------------------------------------------------------------------
+    bench::BenchOptions bench_opts;
+    CLI::App* bench = bench::add_bench_command(app, bench_opts);
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (*demo) return run_demo(demo_steps, demo_batch, demo_seed);
+        if (*bench) return bench::bench_main(bench_opts);
         if (*train) {
             // Precedence: the resumed run's saved config, then the config file, then flags.
             TrainConfig cfg;
