@@ -3,6 +3,7 @@
 #   ./setup.sh         the main job (see README)
 #   ./setup.sh test    the whole test suite
 #   ./setup.sh build   only the build
+#   ./setup.sh demo    the autograd demo (a 2-layer MLP on synthetic data)
 # Environment: BUILD_DIR (default build), VG_CUDA (ON/OFF/AUTO, default AUTO), JOBS.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,10 +35,24 @@ case "$mode" in
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
         ;;
     run)
+        # The main job: train a ConViT on CIFAR-10. With arguments, they are passed to
+        # `vitgrad train` as they are. Without, a GPU trains ConViT-Ti/4 with the full CIFAR recipe
+        # and a CPU-only machine trains the micro ConViT for a few epochs (see docs/training.md).
+        if (($#)); then
+            args=("$@")
+        elif "$BUILD_DIR/vitgrad" info --has-gpu >/dev/null 2>&1; then
+            args=(--model convit_cifar_tiny --device cuda --output-dir runs/convit_cifar_tiny)
+        else
+            args=(--model convit_cifar_micro --epochs "${EPOCHS:-10}" --warmup-epochs 1
+                  --sched-per-step --output-dir runs/convit_cifar_micro)
+        fi
+        "$BUILD_DIR/vitgrad" train "${args[@]}"
+        ;;
+    demo)
         "$BUILD_DIR/vitgrad" demo "$@"
         ;;
     *)
-        echo "usage: ./setup.sh [run|test|build] [extra args]" >&2
+        echo "usage: ./setup.sh [run|test|build|demo] [extra args]" >&2
         exit 2
         ;;
 esac

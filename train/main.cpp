@@ -1,4 +1,4 @@
-// The `vitgrad` command-line tool: demo, train, eval (and a place for bench).
+// The `vitgrad` command-line tool: demo, train, eval, inspect, bench, info.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -12,6 +12,8 @@
 #include "train/bench.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/info.h"
+#include "train/inspect.h"
 #include "train/optim.h"
 #include "train/trainer.h"
 
@@ -126,10 +128,18 @@ int main(int argc, char** argv) {
     bench::BenchOptions bench_opts;
     CLI::App* bench = bench::add_bench_command(app, bench_opts);
 
+    // inspect, info -------------------------------------------------------------------------------
+    InspectOptions inspect_opts;
+    CLI::App* inspect = add_inspect_command(app, inspect_opts);
+    InfoOptions info_opts;
+    CLI::App* info = add_info_command(app, info_opts);
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*demo) return run_demo(demo_steps, demo_batch, demo_seed);
         if (*bench) return bench::bench_main(bench_opts);
+        if (*inspect) return inspect_main(inspect_opts);
+        if (*info) return info_main(info_opts);
         if (*train) {
             // Precedence: the resumed run's saved config, then the config file, then flags.
             TrainConfig cfg;
