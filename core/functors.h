@@ -57,14 +57,27 @@ struct Relu {
         return x > T(0) ? T(1) : T(0);
     }
 };
-// Exact (erf) GELU, as nn.GELU() in timm and ConViT: x * Phi(x).
+// Exact (erf) GELU, as nn.GELU() in timm and ConViT: x * Phi(x). Host float uses the
+// vectorisable erf/exp of core/math.h (within a few ulp); double and device code use libm.
 struct Gelu {
+    template <typename T> VG_HD static T erf(T x) {
+#if !defined(__CUDA_ARCH__)
+        if constexpr (sizeof(T) == 4) return math::erf_approx(x);
+#endif
+        return math::erf(x);
+    }
+    template <typename T> VG_HD static T exp(T x) {
+#if !defined(__CUDA_ARCH__)
+        if constexpr (sizeof(T) == 4) return math::exp_approx(x);
+#endif
+        return math::exp(x);
+    }
     template <typename T> VG_HD static T forward(T x, UnaryParams) {
-        return T(0.5) * x * (T(1) + math::erf(x * T(math::kInvSqrt2)));
+        return T(0.5) * x * (T(1) + erf(x * T(math::kInvSqrt2)));
     }
     template <typename T> VG_HD static T derivative(T x, T, UnaryParams) {
-        T cdf = T(0.5) * (T(1) + math::erf(x * T(math::kInvSqrt2)));
-        T pdf = T(math::kInvSqrt2Pi) * math::exp(T(-0.5) * x * x);
+        T cdf = T(0.5) * (T(1) + erf(x * T(math::kInvSqrt2)));
+        T pdf = T(math::kInvSqrt2Pi) * exp(T(-0.5) * x * x);
         return cdf + x * pdf;
     }
 };

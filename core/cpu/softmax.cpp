@@ -11,6 +11,11 @@ namespace {
 int64_t row_grain(int64_t C) {
     return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1));
 }
+// float rows use the vectorisable exp of core/math.h (libm's expf is scalar); double keeps libm.
+template <typename T> T row_exp(T x) {
+    if constexpr (sizeof(T) == 4) return math::exp_approx(x);
+    return std::exp(x);
+}
 }  // namespace
 
 void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
@@ -27,16 +32,15 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
                 for (int64_t c = 1; c < C; ++c) mx = std::max(mx, xr[c]);
                 T sum = 0;
                 if (log) {
-                    for (int64_t c = 0; c < C; ++c) sum += std::exp(xr[c] - mx);
+                    for (int64_t c = 0; c < C; ++c) sum += row_exp(xr[c] - mx);
                     // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds the
                     // log-sum to the magnitude of the logits.
                     T lsum = std::log(sum);
                     for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mx) - lsum;
                 } else {
-                    for (int64_t c = 0; c < C; ++c) {
-                        yr[c] = std::exp(xr[c] - mx);
-                        sum += yr[c];
-                    }
+                    // Two loops: the exponentials vectorise, the ordered sum cannot.
+                    for (int64_t c = 0; c < C; ++c) yr[c] = row_exp(xr[c] - mx);
+                    for (int64_t c = 0; c < C; ++c) sum += yr[c];
                     T inv = T(1) / sum;
                     for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
                 }
@@ -62,7 +66,7 @@ void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
                 T dot = 0;
                 if (log) {
                     for (int64_t c = 0; c < C; ++c) dot += gr[c];
-                    for (int64_t c = 0; c < C; ++c) dr[c] = gr[c] - std::exp(yr[c]) * dot;
+                    for (int64_t c = 0; c < C; ++c) dr[c] = gr[c] - row_exp(yr[c]) * dot;
                 } else {
                     for (int64_t c = 0; c < C; ++c) dot += gr[c] * yr[c];
                     for (int64_t c = 0; c < C; ++c) dr[c] = yr[c] * (gr[c] - dot);
