@@ -39,8 +39,10 @@ template <typename T> VG_HD T min(T a, T b) { return a < b ? a : b; }
 
 // exp: Cephes' expf scheme: n = round(x / ln 2) by the 1.5 * 2^23 trick, r = x - n ln 2 in two
 // parts, a degree-5 polynomial for e^r, and 2^n assembled in the exponent bits.
-inline float exp_approx(float x) {
-    x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+// Inputs below -87.3 (where expf turns subnormal) give exactly 0, so a softmax's masked or far
+// logits contribute nothing rather than a tiny 2^-126 floor.
+inline float exp_approx(float x_in) {
+    float x = x_in < -87.3f ? -87.3f : (x_in > 88.3f ? 88.3f : x_in);
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -50,7 +52,8 @@ inline float exp_approx(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    return p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+    float e = p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+    return x_in < -87.3f ? 0.0f : e;
 }
 
 // erf: the rational approximation Eigen and XLA use for float (odd degree-13 numerator over an

@@ -61,5 +61,7 @@ TEST_CASE("vectorised float exp and erf stay within a few ulp of the float64 fun
     CHECK(worst_exp < 4 * 1.2e-7);  // float's ulp at 1 is 1.19e-7
     CHECK(worst_erf < 4 * 1.2e-7);
     CHECK(math::exp_approx(0.0f) == 1.0f);
+    CHECK(math::exp_approx(-88.0f) == 0.0f);  // underflows to zero, not to a 2^-126 floor
+    CHECK(math::exp_approx(-1e30f) == 0.0f);
     CHECK(math::erf_approx(0.0f) == 0.0f);
 }
