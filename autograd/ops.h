@@ -111,6 +111,9 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 // Views of consecutive chunks of `sizes` along dim (sizes must sum to the extent).
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+// Views x.select(dim, i) for every i, recorded as ONE node whose backward writes all gradients
+// into a single buffer (N selects would each zero-fill a full-size gradient and then add them).
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim);
 // Zero padding: pads[2i], pads[2i+1] = (before, after) of dim (ndim - 1 - i), as torch.nn.functional.pad.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0.0);
 

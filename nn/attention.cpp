@@ -14,9 +14,10 @@ AttentionLayer::AttentionLayer(int64_t d, int64_t h, const char* kind) : dim(d),
 
 std::vector<Tensor> split_heads(const Tensor& y, int64_t k, int64_t H) {
     const int64_t B = y.size(0), T = y.size(1), C = y.size(2) / k;
-    Tensor t = y.reshape({B, T, k, H, C / H}).permute({2, 0, 3, 1, 4});  // [k, B, H, T, d]
-    std::vector<Tensor> out;
-    for (int64_t i = 0; i < k; ++i) out.push_back(t.select(0, i));
+    // unbind before the transpose: its backward then stacks the k gradients straight into
+    // y's [B, T, k, H, d] layout, so the Linear's backward needs no further copy.
+    std::vector<Tensor> out = unbind(y.reshape({B, T, k, H, C / H}), 2);  // k x [B, T, H, d]
+    for (Tensor& t : out) t = t.transpose(1, 2);                          // [B, H, T, d]
     return out;
 }
 

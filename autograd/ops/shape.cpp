@@ -1,5 +1,6 @@
 // Shape ops that move data: cat, stack, pad (one copy into a preallocated output each; backward
-// is narrow views of the gradient) and split (views, whose backward the view ops already give).
+// is narrow views of the gradient), split (views, whose backward the view ops already give) and
+// unbind (views whose backward is one stacking copy).
 #include "autograd/ops.h"
 #include "autograd/record.h"
 #include "core/dispatch.h"
@@ -84,6 +85,25 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
         out.push_back(x.narrow(d, start, s));
         start += s;
     }
+    return out;
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+    check_defined("unbind", x);
+    if (x.dim() == 0) fail("unbind", "cannot unbind a 0-d tensor {}", x.desc());
+    int d = wrap_dim(dim, x.dim(), "unbind");
+    Tensor xd = x.detach();
+    std::vector<Tensor> out;
+    for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(xd.select(d, i));
+    record("unbind", out, {x}, [d, xs = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
+        // The engine hands zeros for outputs nothing used, so every slot is written.
+        Tensor dx = Tensor::empty(xs, g[0].dtype(), g[0].device());
+        for (size_t i = 0; i < g.size(); ++i) {
+            Tensor slot = dx.select(d, int64_t(i));
+            VG_DISPATCH(dx.device(), copy, g[i], slot);
+        }
+        return std::vector<Tensor>{dx};
+    });
     return out;
 }
 

@@ -1,4 +1,4 @@
-// Op table rows for cat, stack, split, pad, gather, index_select, dropout and drop_path.
+// Op table rows for cat, stack, split, unbind, pad, gather, index_select, dropout and drop_path.
 #include "tests/ops/op_cases.h"
 
 namespace vg::test {
@@ -44,6 +44,11 @@ std::vector<OpCase> shape_op_cases() {
          [](const Ts& x) {
              auto parts = split(x[0], {2, 3}, 1);
              return cat({mul_scalar(parts[1], 2.0), parts[0]}, 1);
+         }},
+        {"unbind_dim1", {{3, 4, 2}}, -2, 2,
+         [](const Ts& x) {
+             auto parts = unbind(x[0], 1);  // part 2 unused: its gradient slot must be zeros
+             return cat({mul(parts[0], parts[3]), mul_scalar(parts[1], 3.0)}, 0);
          }},
         {"pad_2d", {{3, 4}}, -2, 2, [](const Ts& x) { return pad(x[0], {1, 2, 2, 0}, 0.5); }},
         {"pad_last_dim", {{3, 4}}, -2, 2, [](const Ts& x) { return pad(x[0], {0, 3}); }},

@@ -114,6 +114,13 @@ TEST_CASE("cat, stack, split and pad layouts") {
     auto parts = split(Tensor::arange(6, DType::F64).reshape({2, 3}), {1, 2}, 1);
     CHECK(parts[0].to_vector() == std::vector<double>{0, 3});
     CHECK(parts[1].to_vector() == std::vector<double>{1, 2, 4, 5});
+    // unbind hands back views: a write through one shows in the source.
+    Tensor src = Tensor::arange(6, DType::F64).reshape({2, 3});
+    auto cols = unbind(src, 1);
+    REQUIRE(cols.size() == 3);
+    CHECK(cols[2].to_vector() == std::vector<double>{2, 5});
+    cols[1].fill_(-1);
+    CHECK(src.to_vector() == std::vector<double>{0, -1, 2, 3, -1, 5});
     // F.pad order: (left, right) of the last dim, then (top, bottom) of the one before.
     Tensor p = pad(a, {1, 0, 0, 1}, 9);
     CHECK(p.shape() == Shape{3, 3});
@@ -205,6 +212,9 @@ TEST_CASE("indexing, shape, dropout and conv2d errors name the op and the shapes
                          doctest::Contains("stack: tensor 1 has shape [4, 3]"), vg::Error);
     CHECK_THROWS_WITH_AS(split(x, {1, 2}, 1), doctest::Contains("split: chunk sizes sum to 3"),
                          vg::Error);
+    CHECK_THROWS_WITH_AS(unbind(Tensor::scalar(1.0), 0), doctest::Contains("unbind: cannot unbind a 0-d"),
+                         vg::Error);
+    CHECK_THROWS_WITH_AS(unbind(x, 2), doctest::Contains("unbind"), vg::Error);
     CHECK_THROWS_WITH_AS(pad(x, {1}), doctest::Contains("pad"), vg::Error);
     CHECK_THROWS_WITH_AS(pad(x, {1, -1}), doctest::Contains("pad: negative"), vg::Error);
 
