@@ -79,7 +79,8 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 // --- matmul (ops/matmul.cpp) ---------------------------------------------------------------------
 // [..., M, K] @ [..., K, N] -> [..., M, N] with broadcast batch dims; 1-D operands as in NumPy.
 // Transposed views are passed to the GEMM as flags, not copied.
-Tensor matmul(const Tensor& a, const Tensor& b);
+// `alpha` scales the product inside the GEMM (attention's 1/sqrt(d) costs no extra pass).
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha = 1.0);
 // x [..., in] @ w[out, in]^T + b[out] -> [..., out] (b may be undefined).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
 

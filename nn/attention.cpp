@@ -38,7 +38,7 @@ Tensor Attention::forward(const Tensor& x, AttentionInternals* internals) const 
     if (x.dim() != 3 || x.size(2) != dim)
         fail("Attention", "expected input [B, T, {}], got {}", dim, x.desc());
     auto qkv_h = split_heads(qkv->forward(x), 3, num_heads);  // q, k, v: [B, H, T, d]
-    Tensor a = softmax(matmul(qkv_h[0], qkv_h[1].transpose(-2, -1)) * scale, -1);  // [B, H, T, T]
+    Tensor a = softmax(matmul(qkv_h[0], qkv_h[1].transpose(-2, -1), scale), -1);  // [B, H, T, T]
     if (internals) {
         *internals = AttentionInternals{};
         internals->attn = a.detach();

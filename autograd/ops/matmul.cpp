@@ -60,10 +60,10 @@ Tensor t3(const Tensor& t) {
     return make_view(t, {s[0], s[2], s[1]}, {st[0], st[2], st[1]}, t.offset());
 }
 
-// c [Bt, M, N] = a [Bt, M, K] @ b [Bt, K, N].
-Tensor bmm(const Tensor& a, const Tensor& b) {
+// c [Bt, M, N] = alpha a [Bt, M, K] @ b [Bt, K, N].
+Tensor bmm(const Tensor& a, const Tensor& b, double alpha = 1.0) {
     Tensor c = Tensor::empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
-    VG_DISPATCH(a.device(), matmul, a, b, c, 1.0, 0.0);
+    VG_DISPATCH(a.device(), matmul, a, b, c, alpha, 0.0);
     return c;
 }
 
@@ -81,7 +81,7 @@ Shape concat(const Shape& lead, std::initializer_list<int64_t> tail) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
     check_defined("matmul", a, "first input");
     check_defined("matmul", b, "second input");
     check_float_pair("matmul", a, b);
@@ -118,16 +118,16 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     Shape out_shape = out_p;
     if (b.dim() == 1) out_shape.erase(out_shape.size() - 1);                       // N
     if (a.dim() == 1) out_shape.erase(out_shape.size() - (b.dim() == 1 ? 1 : 2));  // M
-    Tensor y = bmm(A3, B3).view(out_shape);
+    Tensor y = bmm(A3, B3, alpha).view(out_shape);
     return record(
         "matmul", y, {a, b},
-        [A3, B3, split, out_p, ex_a, ex_b, sa_p = ap.shape(), sb_p = bp.shape(), sa = a.shape(),
+        [A3, B3, alpha, split, out_p, ex_a, ex_b, sa_p = ap.shape(), sb_p = bp.shape(), sa = a.shape(),
          sb = b.shape()](const std::vector<Tensor>& g, const std::vector<bool>& needs) {
             Tensor G3 = as_batched(g[0].reshape(out_p), split);
             Tensor da, db;
-            // dA = g @ B^T and dB = A^T @ g, summed over the batch dims each broadcast.
-            if (needs[0]) da = sum_to(bmm(G3, t3(B3)).view(ex_a), sa_p).reshape(sa);
-            if (needs[1]) db = sum_to(bmm(t3(A3), G3).view(ex_b), sb_p).reshape(sb);
+            // dA = alpha g @ B^T and dB = alpha A^T @ g, summed over the batch dims each broadcast.
+            if (needs[0]) da = sum_to(bmm(G3, t3(B3), alpha).view(ex_a), sa_p).reshape(sa);
+            if (needs[1]) db = sum_to(bmm(t3(A3), G3, alpha).view(ex_b), sb_p).reshape(sb);
             return std::vector<Tensor>{da, db};
         });
 }

@@ -23,6 +23,8 @@ std::vector<OpCase> nn_op_cases() {
         {"matmul_2d_by_3d", {{3, 4}, {2, 4, 5}}, -2, 2, mm},
         {"matmul_1d_by_2d", {{4}, {4, 5}}, -2, 2, mm},
         {"matmul_2d_by_1d", {{3, 4}, {4}}, -2, 2, mm},
+        {"matmul_scaled_broadcast", {{2, 3, 4, 5}, {3, 5, 6}}, -2, 2,
+         [](const Ts& x) { return matmul(x[0], x[1], -0.37); }},
         {"matmul_1d_by_1d", {{4}, {4}}, -2, 2, mm},
         {"matmul_1d_by_3d", {{4}, {2, 4, 3}}, -2, 2, mm},
         {"matmul_3d_by_1d", {{2, 3, 4}, {4}}, -2, 2, mm},

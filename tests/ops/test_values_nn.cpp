@@ -88,6 +88,8 @@ TEST_CASE("matmul of 1-D operands follows NumPy") {
     CHECK(vm.to_vector() == std::vector<double>{1 + 6 + 15, 2 + 8 + 18});
     Tensor mv = matmul(m.transpose(0, 1), v);  // [2, 3] @ [3] -> [2]
     CHECK(mv.to_vector() == vm.to_vector());
+    // alpha scales inside the GEMM: exactly the product of the integers above, times 0.5.
+    CHECK(matmul(v, m, 0.5).to_vector() == std::vector<double>{11, 14});
     CHECK(matmul(v, uniform({4, 3, 2}, -1, 1)).shape() == Shape{4, 2});
     CHECK(matmul(uniform({4, 2, 3}, -1, 1), v).shape() == Shape{4, 2});
 }
