@@ -3,6 +3,8 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "autograd/grad_mode.h"
@@ -29,6 +31,14 @@ inline Tensor uniform(const Shape& s, double lo, double hi, DType dt = DType::F6
     Generator g(seed);
     Tensor u = Tensor::rand(s, DType::F64, Device::cpu(), &g);
     return add_scalar(mul_scalar(u, hi - lo), lo).to(dt);
+}
+
+// Every element of `got` within `tol` (absolute) of `want`.
+inline void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+    REQUIRE(got.size() == want.size());
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+    CHECK(worst <= tol);
 }
 
 // How an op-table input is laid out in memory when handed to the op.

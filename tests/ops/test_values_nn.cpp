@@ -26,13 +26,6 @@ std::vector<double> naive_bmm(const std::vector<double>& a, const std::vector<do
     return c;
 }
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-    REQUIRE(got.size() == want.size());
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
-    CHECK(worst <= tol);
-}
-
 // The expected product of two tensors whose batch dims are already materialised by the test.
 void check_matmul(const Tensor& a, const Tensor& b, double tol) {
     int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);

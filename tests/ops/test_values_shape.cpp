@@ -35,13 +35,6 @@ std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor&
     return out;
 }
 
-void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-    REQUIRE(got.size() == want.size());
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
-    CHECK(worst <= tol);
-}
-
 }  // namespace
 
 TEST_CASE("conv2d matches a naive convolution") {
