@@ -20,7 +20,9 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
     xd = xd.contiguous();
     Tensor yt = Tensor::empty(xd.shape(), x.dtype(), x.device());
     VG_DISPATCH(x.device(), softmax_fwd, xd, yt, log);
-    Tensor y = x.dim() == 0 ? yt.reshape({}) : (d != last ? yt.transpose(d, last) : yt);
+    // y gets its own handle even when no view is needed: the backward saves yt, and saving the
+    // output's own handle (which record() gives a grad_fn) would make a node <-> output cycle.
+    Tensor y = x.dim() == 0 ? yt.reshape({}) : (d != last ? yt.transpose(d, last) : yt.detach());
     return record(
         name, y, {x},
         [yt, d, last, log, xs = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {

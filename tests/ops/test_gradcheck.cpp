@@ -37,3 +37,20 @@ TEST_CASE("gradcheck: every op-table row on every layout") {
     }
     MESSAGE("gradchecked ", checked, " (op, layout) pairs from ", cases.size(), " op-table rows");
 }
+
+// A saved tensor that is also the op's output would tie the node and the output into a cycle that
+// no refcount frees: a forward-only graph (inference with parameters, internals studies) would
+// then leak all its activations. Dropping the output of every row must free every storage.
+TEST_CASE("a forward-only graph of every op-table row frees all its storage when dropped") {
+    for (const OpCase& c : all_op_cases()) {
+        if (!c.differentiable) continue;
+        std::vector<Tensor> leaves;
+        uint64_t seed = 5;
+        for (const Shape& s : c.shapes)
+            leaves.push_back(uniform(s, c.lo, c.hi, DType::F64, seed++).requires_grad_());
+        int64_t before = Storage::live_count();
+        { Tensor y = c.fn(leaves); }
+        CHECK_MESSAGE(Storage::live_count() == before, c.name, ": ", Storage::live_count() - before,
+                      " storages still alive after the output was dropped");
+    }
+}
