@@ -88,6 +88,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
 Tensor softmax(const Tensor& x, int64_t dim = -1);
 Tensor log_softmax(const Tensor& x, int64_t dim = -1);
 
+// --- attention (ops/attention.cpp) --------------------------------------------------------------
+// GPSA's gated mix: y = (1 - gate[h]) content + gate[h] positional for each head h, each row then
+// divided by its sum when `normalize`. content [B, H, N, M]; positional [H, N, M] (shared by the
+// batch); gate [H] (sigmoid of the gating parameters). One fused pass each way.
+Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& gate,
+                 bool normalize = true);
+
 // --- normalisation (ops/layernorm.cpp) -----------------------------------------------------------
 // Over the last dim of x [..., C]; w, b [C] optional; biased variance.
 Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps = 1e-5);

@@ -67,9 +67,7 @@ Tensor GPSA::forward(const Tensor& x, AttentionInternals* internals) const {
     auto qk_h = split_heads(qk->forward(x), 2, num_heads);  // q, k: [B, H, N, d]
     Tensor content = softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1), scale), -1);  // [B, H, N, N]
     Tensor pos = positional_attention(n);                                 // [1, H, N, N]
-    Tensor g = sigmoid(gating_param).reshape({1, num_heads, 1, 1});
-    Tensor a = (1.0 - g) * content + g * pos;
-    if (normalize) a = a / sum(a, {-1}, true);
+    Tensor a = gated_mix(content, pos.squeeze(0), sigmoid(gating_param), normalize);
     if (internals) {
         internals->attn = a.detach();
         internals->content = content.detach();

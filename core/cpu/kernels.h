@@ -57,6 +57,14 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha = 1.0, dou
 void softmax_fwd(const Tensor& x, Tensor& y, bool log);
 void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log);
 
+// gated_mix.cpp: GPSA's gate; c, y, dy, dc [B, H, N, M], p, dp [H, N, M], g [H], s [B, H, N],
+// dg_rows [H, N], all contiguous. s is written / read only when `normalize`.
+void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize,
+                   int64_t B, int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s);
+void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tensor& y,
+                   const Tensor& s, const Tensor& dy, bool normalize, int64_t B, int64_t H,
+                   int64_t N, int64_t M, Tensor& dc, Tensor& dp, Tensor& dg_rows);
+
 // layernorm.cpp: x [R, C] contiguous; w, b [C] (may be undefined); mean, rstd [R] -------------
 void layernorm_fwd(const Tensor& x, const Tensor& w, const Tensor& b, double eps, Tensor& y,
                    Tensor& mean, Tensor& rstd);

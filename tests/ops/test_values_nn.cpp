@@ -140,6 +140,40 @@ TEST_CASE("linear weight and bias gradients sum over every leading dim") {
     check_close(b.grad().to_vector(), db, 1e-12);
 }
 
+TEST_CASE("gated_mix equals its composite form, forward and every gradient") {
+    for (bool normalize : {true, false}) {
+        Tensor c = softmax(uniform({2, 3, 4, 5}, -2, 2, DType::F64, 1), -1).requires_grad_();
+        Tensor p = softmax(uniform({3, 4, 5}, -2, 2, DType::F64, 2), -1).requires_grad_();
+        Tensor lam = uniform({3}, -2, 2, DType::F64, 3).requires_grad_();
+        Tensor w = uniform({2, 3, 4, 5}, -1, 1, DType::F64, 4);  // weights the rows unevenly
+        std::vector<std::vector<double>> fused, composite;
+        for (int k = 0; k < 2; ++k) {
+            Tensor g = sigmoid(lam);
+            Tensor y;
+            if (k == 0) {
+                y = gated_mix(c, p, g, normalize);
+            } else {
+                Tensor g4 = g.reshape({1, 3, 1, 1});
+                y = (1.0 - g4) * c + g4 * p.unsqueeze(0);
+                if (normalize) y = y / sum(y, {-1}, true);
+            }
+            sum(y * w).backward();
+            auto& out = k == 0 ? fused : composite;
+            out = {y.to_vector(), c.grad().to_vector(), p.grad().to_vector(), lam.grad().to_vector()};
+            for (Tensor* t : {&c, &p, &lam}) t->set_grad(Tensor());
+        }
+        for (size_t i = 0; i < fused.size(); ++i) check_close(fused[i], composite[i], 1e-13);
+    }
+    Tensor c = Tensor::zeros({2, 3, 4, 4}), p = Tensor::zeros({3, 4, 4}), g = Tensor::zeros({3});
+    CHECK_THROWS_WITH_AS(gated_mix(c, Tensor::zeros({1, 3, 4, 4}), g),
+                         doctest::Contains("gated_mix: positional must be [3, 4, 4]"), Error);
+    CHECK_THROWS_WITH_AS(gated_mix(c, p, Tensor::zeros({4})),
+                         doctest::Contains("gated_mix: gate must be [3]"), Error);
+    CHECK_THROWS_WITH_AS(gated_mix(c.reshape({6, 4, 4}), p, g),
+                         doctest::Contains("gated_mix: content must be [B, H, N, M]"), Error);
+    CHECK_THROWS_WITH_AS(gated_mix(c, p.to(DType::F64), g), doctest::Contains("gated_mix"), Error);
+}
+
 TEST_CASE("softmax and log_softmax match std::exp") {
     std::vector<double> v = {0.5, -1.0, 2.0, 0.0};
     double z = 0;
