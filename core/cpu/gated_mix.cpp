@@ -28,6 +28,7 @@ void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool norma
                 for (int64_t j = 0; j < M; ++j) yr[j] = keep * cr[j] + gate * pr[j];
                 if (!normalize) continue;
                 T sum = 0;
+#pragma omp simd reduction(+ : sum)
                 for (int64_t j = 0; j < M; ++j) sum += yr[j];
                 ss[r] = sum;
                 const T inv = T(1) / sum;
@@ -70,6 +71,7 @@ void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tens
                     T dot = 0, inv = 1;
                     if (normalize) {
                         const T* yr = ys + r * M;
+#pragma omp simd reduction(+ : dot)
                         for (int64_t j = 0; j < M; ++j) dot += gr[j] * yr[j];
                         inv = T(1) / ss[r];
                     }

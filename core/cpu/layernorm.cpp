@@ -31,10 +31,14 @@ void layernorm_fwd(const Tensor& x, const Tensor& w, const Tensor& b, double eps
             for (int64_t r = rb; r < re; ++r) {
                 const T* xr = xs + r * C;
                 T* yr = ys + r * C;
+                // simd reductions: a strict left-to-right sum cannot vectorise and made this
+                // forward half as fast as the backward.
                 T mu = 0;
+#pragma omp simd reduction(+ : mu)
                 for (int64_t c = 0; c < C; ++c) mu += xr[c];
                 mu /= T(C);
                 T var = 0;
+#pragma omp simd reduction(+ : var)
                 for (int64_t c = 0; c < C; ++c) var += (xr[c] - mu) * (xr[c] - mu);
                 var /= T(C);
                 T rs_r = T(1) / std::sqrt(var + T(eps));

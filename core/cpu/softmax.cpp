@@ -28,18 +28,22 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
             for (int64_t r = b; r < e; ++r) {
                 const T* xr = xs + r * C;
                 T* yr = ys + r * C;
+                // simd reductions: max is exact in any order; the sums reassociate (a fixed
+                // order per build, independent of the thread count).
                 T mx = xr[0];
-                for (int64_t c = 1; c < C; ++c) mx = std::max(mx, xr[c]);
+#pragma omp simd reduction(max : mx)
+                for (int64_t c = 1; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
                 T sum = 0;
                 if (log) {
+#pragma omp simd reduction(+ : sum)
                     for (int64_t c = 0; c < C; ++c) sum += row_exp(xr[c] - mx);
                     // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds the
                     // log-sum to the magnitude of the logits.
                     T lsum = std::log(sum);
                     for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mx) - lsum;
                 } else {
-                    // Two loops: the exponentials vectorise, the ordered sum cannot.
                     for (int64_t c = 0; c < C; ++c) yr[c] = row_exp(xr[c] - mx);
+#pragma omp simd reduction(+ : sum)
                     for (int64_t c = 0; c < C; ++c) sum += yr[c];
                     T inv = T(1) / sum;
                     for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
@@ -65,9 +69,11 @@ void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
                 T* dr = ds + r * C;
                 T dot = 0;
                 if (log) {
+#pragma omp simd reduction(+ : dot)
                     for (int64_t c = 0; c < C; ++c) dot += gr[c];
                     for (int64_t c = 0; c < C; ++c) dr[c] = gr[c] - row_exp(yr[c]) * dot;
                 } else {
+#pragma omp simd reduction(+ : dot)
                     for (int64_t c = 0; c < C; ++c) dot += gr[c] * yr[c];
                     for (int64_t c = 0; c < C; ++c) dr[c] = yr[c] * (gr[c] - dot);
                 }
