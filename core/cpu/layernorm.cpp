@@ -89,12 +89,13 @@ void layernorm_bwd(const Tensor& x, const Tensor& w, const Tensor& mean, const T
                             pw[C + c] += double(gr[c]);
                         }
                     if (!ds) continue;
+                    for (int64_t c = 0; c < C; ++c) g[c] = ws ? gr[c] * ws[c] : gr[c];
+                    // Separate simd reductions: the sequential sums were latency-bound.
                     T mean_g = 0, mean_gx = 0;
-                    for (int64_t c = 0; c < C; ++c) {
-                        g[c] = ws ? gr[c] * ws[c] : gr[c];
-                        mean_g += g[c];
-                        mean_gx += g[c] * (xr[c] - mu) * rs_r;
-                    }
+#pragma omp simd reduction(+ : mean_g)
+                    for (int64_t c = 0; c < C; ++c) mean_g += g[c];
+#pragma omp simd reduction(+ : mean_gx)
+                    for (int64_t c = 0; c < C; ++c) mean_gx += g[c] * (xr[c] - mu) * rs_r;
                     mean_g /= T(C);
                     mean_gx /= T(C);
                     T* dr = ds + r * C;
