@@ -72,9 +72,15 @@ std::vector<EpochRecord> history_from_json(const std::string& text) {
     return h;
 }
 
-void write_plots(const std::string& dir, const std::vector<EpochRecord>& h) {
-    if (h.empty()) return;
+std::vector<std::string> write_plots(const std::string& dir, const std::vector<EpochRecord>& h) {
+    if (h.empty()) return {};
     namespace fs = std::filesystem;
+    std::vector<std::string> written;
+    auto write = [&](const char* name, const std::string& svg) {
+        std::string path = (fs::path(dir) / name).string();
+        write_text_file(path, svg);
+        written.push_back(path);
+    };
     Series train{"train", {}, {}}, test{"test", {}, {}}, top1{"top-1", {}, {}},
         top5{"top-5", {}, {}}, ema{"EMA top-1", {}, {}};
     for (const EpochRecord& r : h) {
@@ -85,15 +91,13 @@ void write_plots(const std::string& dir, const std::vector<EpochRecord>& h) {
         top5.x.push_back(e), top5.y.push_back(r.test.top5);
         if (r.ema_top1 >= 0) ema.x.push_back(e), ema.y.push_back(r.ema_top1);
     }
-    write_text_file((fs::path(dir) / "loss.svg").string(),
-                    render_svg({{"loss", "epoch", "cross-entropy", {train, test}}}, 1));
+    write("loss.svg", render_svg({{"loss", "epoch", "cross-entropy", {train, test}}}, 1));
     std::vector<Series> acc = {top1, top5};
     if (!ema.x.empty()) acc.push_back(ema);
-    write_text_file((fs::path(dir) / "accuracy.svg").string(),
-                    render_svg({{"test accuracy", "epoch", "%", acc}}, 1));
+    write("accuracy.svg", render_svg({{"test accuracy", "epoch", "%", acc}}, 1));
 
     size_t layers = h.back().gates.size();
-    if (layers == 0) return;
+    if (layers == 0) return written;
     std::vector<Panel> panels;
     for (size_t l = 0; l < layers; ++l) {
         Panel p{fmt::format("GPSA layer {}: gate sigmoid(lambda)", l), "epoch", "gate", {}};
@@ -107,7 +111,8 @@ void write_plots(const std::string& dir, const std::vector<EpochRecord>& h) {
         }
         panels.push_back(std::move(p));
     }
-    write_text_file((fs::path(dir) / "gates.svg").string(), render_svg(panels, 2));
+    write("gates.svg", render_svg(panels, 2));
+    return written;
 }
 
 }  // namespace vg

@@ -14,7 +14,8 @@ std::string history_to_json(const std::vector<EpochRecord>& h);
 std::vector<EpochRecord> history_from_json(const std::string& text);
 
 // loss.svg (train/test loss), accuracy.svg (test top-1/top-5, EMA top-1) and, when the model has
-// GPSA layers, gates.svg (sigmoid(lambda) of every head per epoch, one panel per layer).
-void write_plots(const std::string& dir, const std::vector<EpochRecord>& h);
+// GPSA layers, gates.svg (sigmoid(lambda) of every head per epoch, one panel per layer). Returns
+// the paths written.
+std::vector<std::string> write_plots(const std::string& dir, const std::vector<EpochRecord>& h);
 
 }  // namespace vg

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.h"
@@ -367,7 +368,8 @@ TrainSummary Trainer::run() {
 }
 
 void Trainer::write_outputs(const TrainSummary& s) const {
-    write_plots(cfg_.output_dir, history_);
+    std::vector<std::string> plots = write_plots(cfg_.output_dir, history_);
+    if (!plots.empty()) fmt::print("plots: {}\n", fmt::join(plots, ", "));
     if (s.stopped_by_signal)
         fmt::print(
             "stopped by signal {} after step {}; checkpoint saved to {} (resume with --resume)\n",
