@@ -2,29 +2,13 @@
 // transpose flags (never copies), a zero batch stride broadcasts an operand over the batch.
 #include <climits>
 
+#include "core/mat_layout.h"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
 namespace vg::cuda {
 
 namespace {
-
-// How a [rows, cols] matrix with element strides (sr, sc) is stored: row-major with leading
-// dimension `outer`, or column-major (a transposed view). The same rule as core/cpu/matmul.cpp.
-struct MatLayout {
-    bool ok = false;
-    bool row_major = true;
-    int64_t outer = 1;
-};
-
-MatLayout layout_of(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
-    // Size-1 dims carry arbitrary strides (views of vectors); they never constrain the layout.
-    if ((cols <= 1 || sc == 1) && (rows <= 1 || sr >= std::max<int64_t>(cols, 1)))
-        return {true, true, rows <= 1 ? std::max<int64_t>(cols, 1) : sr};
-    if ((rows <= 1 || sr == 1) && (cols <= 1 || sc >= std::max<int64_t>(rows, 1)))
-        return {true, false, cols <= 1 ? std::max<int64_t>(rows, 1) : sc};
-    return {};
-}
 
 int as_int(int64_t v, const Tensor& a, const Tensor& b) {
     if (v > INT_MAX)
@@ -53,8 +37,8 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double be
             unary_fwd(UnaryOp::MulScalar, UnaryParams{beta, 0.0}, c, c);
         return;
     }
-    MatLayout la = layout_of(M, K, a.strides()[1], a.strides()[2]);
-    MatLayout lb = layout_of(K, N, b.strides()[1], b.strides()[2]);
+    MatLayout la = mat_layout(M, K, a.strides()[1], a.strides()[2]);
+    MatLayout lb = mat_layout(K, N, b.strides()[1], b.strides()[2]);
     if (!la.ok || !lb.ok)
         fail("matmul",
              "operands need a unit stride in one of their last two dims, got {} with "

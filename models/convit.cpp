@@ -34,20 +34,10 @@ ConViT::ConViT(const ModelConfig& c) : VisionModel(c) {
     nn::init::trunc_normal_(pos_embed, 0.02);
     register_parameter("pos_embed", &pos_embed);
     pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(c.drop_rate));
-    for (int64_t i = 0; i < c.depth; ++i) {
-        nn::BlockConfig b{.dim = D,
-                          .num_heads = c.num_heads,
-                          .mlp_ratio = c.mlp_ratio,
-                          .qkv_bias = c.qkv_bias,
-                          .drop = c.drop_rate,
-                          .attn_drop = c.attn_drop_rate,
-                          .drop_path = drop_path_at(i),
-                          .use_gpsa = i < c.local_up_to_layer,
-                          .locality_strength = c.locality_strength,
-                          .use_local_init = c.use_local_init};
+    for (int64_t i = 0; i < c.depth; ++i)
         blocks.push_back(
-            register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
-    }
+            register_module(fmt::format("blocks.{}", i),
+                            std::make_shared<nn::Block>(block_config(i, i < c.local_up_to_layer))));
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
 }

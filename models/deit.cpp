@@ -10,6 +10,19 @@ double VisionModel::drop_path_at(int64_t i) const {
     return cfg_.depth > 1 ? cfg_.drop_path_rate * double(i) / double(cfg_.depth - 1) : 0.0;
 }
 
+nn::BlockConfig VisionModel::block_config(int64_t i, bool use_gpsa) const {
+    return nn::BlockConfig{.dim = cfg_.embed_dim,
+                           .num_heads = cfg_.num_heads,
+                           .mlp_ratio = cfg_.mlp_ratio,
+                           .qkv_bias = cfg_.qkv_bias,
+                           .drop = cfg_.drop_rate,
+                           .attn_drop = cfg_.attn_drop_rate,
+                           .drop_path = drop_path_at(i),
+                           .use_gpsa = use_gpsa,
+                           .locality_strength = cfg_.locality_strength,
+                           .use_local_init = cfg_.use_local_init};
+}
+
 DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
     if (c.arch != Arch::DeiT) fail("DeiT", "config '{}' is not a DeiT config", c.name);
     if (c.depth < 1) fail("DeiT", "depth must be at least 1, got {}", c.depth);
@@ -28,18 +41,9 @@ DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
     nn::init::trunc_normal_(pos_embed, 0.02);
     register_parameter("pos_embed", &pos_embed);
     pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(c.drop_rate));
-    for (int64_t i = 0; i < c.depth; ++i) {
-        nn::BlockConfig b{.dim = D,
-                          .num_heads = c.num_heads,
-                          .mlp_ratio = c.mlp_ratio,
-                          .qkv_bias = c.qkv_bias,
-                          .drop = c.drop_rate,
-                          .attn_drop = c.attn_drop_rate,
-                          .drop_path = drop_path_at(i),
-                          .use_gpsa = false};
-        blocks.push_back(
-            register_module(fmt::format("blocks.{}", i), std::make_shared<nn::Block>(b)));
-    }
+    for (int64_t i = 0; i < c.depth; ++i)
+        blocks.push_back(register_module(fmt::format("blocks.{}", i),
+                                         std::make_shared<nn::Block>(block_config(i, false))));
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
     if (c.distilled)

@@ -48,6 +48,8 @@ class VisionModel : public nn::Module {
   protected:
     // Stochastic-depth rate of block i: r * i / (L - 1), a linspace from 0 to r.
     double drop_path_at(int64_t i) const;
+    // Block i built from the model's configuration, with GPSA or MHSA attention.
+    nn::BlockConfig block_config(int64_t i, bool use_gpsa) const;
     ModelConfig cfg_;
 };
 

@@ -10,34 +10,32 @@ namespace vg::models {
 
 namespace {
 
-ModelConfig convit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
-                   int64_t H, int64_t L = 12, int64_t L_loc = 10) {
+// The fields every entry sets; the helpers below add what their architecture needs.
+ModelConfig base(const char* name, Arch arch, int64_t img, int64_t patch, int64_t classes,
+                 int64_t D, int64_t H, int64_t L, bool qkv_bias) {
     ModelConfig c;
     c.name = name;
-    c.arch = Arch::ConViT;
+    c.arch = arch;
     c.img_size = img;
     c.patch_size = patch;
     c.num_classes = classes;
     c.embed_dim = D;
     c.num_heads = H;
     c.depth = L;
+    c.qkv_bias = qkv_bias;
+    return c;
+}
+
+ModelConfig convit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                   int64_t H, int64_t L = 12, int64_t L_loc = 10) {
+    ModelConfig c = base(name, Arch::ConViT, img, patch, classes, D, H, L, false);
     c.local_up_to_layer = L_loc;
-    c.qkv_bias = false;
     return c;
 }
 
 ModelConfig deit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
                  int64_t H, int64_t L = 12, bool distilled = false) {
-    ModelConfig c;
-    c.name = name;
-    c.arch = Arch::DeiT;
-    c.img_size = img;
-    c.patch_size = patch;
-    c.num_classes = classes;
-    c.embed_dim = D;
-    c.num_heads = H;
-    c.depth = L;
-    c.qkv_bias = true;
+    ModelConfig c = base(name, Arch::DeiT, img, patch, classes, D, H, L, true);
     c.distilled = distilled;
     return c;
 }

@@ -6,17 +6,11 @@
 #include "autograd/ops.h"
 #include "autograd/record.h"
 #include "core/dispatch.h"
+#include "core/mat_layout.h"
 
 namespace vg {
 
 namespace {
-
-// The GEMM kernel's rule for one matrix: a unit stride in one dim and a leading dimension that
-// does not overlap rows (size-1 dims are free). Mirrors cpu::matmul.
-bool gemm_operand_ok(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
-    if ((cols <= 1 || sc == 1) && (rows <= 1 || sr >= std::max<int64_t>(cols, 1))) return true;
-    return (rows <= 1 || sr == 1) && (cols <= 1 || sc >= std::max<int64_t>(rows, 1));
-}
 
 // Stride of dims [begin, end) merged into one, when they can be; size-1 dims never block it.
 std::optional<int64_t> merged_stride(const Tensor& t, int begin, int end) {
@@ -47,7 +41,7 @@ Tensor as_batched(const Tensor& t, int split) {
     int64_t Bt = extent(t, 0, split), R = extent(t, split, n - 1), C = t.shape()[n - 1];
     auto sb = merged_stride(t, 0, split), sr = merged_stride(t, split, n - 1);
     int64_t sc = t.strides()[n - 1];
-    if (sb && sr && gemm_operand_ok(R, C, *sr, sc))
+    if (sb && sr && mat_layout(R, C, *sr, sc).ok)
         return make_view(t, {Bt, R, C}, {*sb, *sr, sc}, t.offset());
     Tensor c = t.contiguous();
     return make_view(c, {Bt, R, C}, {R * C, C, 1}, c.offset());

@@ -4,26 +4,11 @@
 
 #include "core/cpu/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/mat_layout.h"
 
 namespace vg::cpu {
 
 namespace {
-
-// How a [rows, cols] matrix with element strides (sr, sc) maps onto Eigen storage.
-struct MatLayout {
-    bool ok = false;
-    bool row_major = true;
-    int64_t outer = 1;  // leading dimension, in elements
-};
-
-MatLayout layout_of(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
-    // Size-1 dims carry arbitrary strides (views of vectors); they never constrain the layout.
-    if ((cols <= 1 || sc == 1) && (rows <= 1 || sr >= std::max<int64_t>(cols, 1)))
-        return {true, true, rows <= 1 ? std::max<int64_t>(cols, 1) : sr};
-    if ((rows <= 1 || sr == 1) && (cols <= 1 || sc >= std::max<int64_t>(rows, 1)))
-        return {true, false, cols <= 1 ? std::max<int64_t>(rows, 1) : sc};
-    return {};
-}
 
 template <typename T, bool RowMajor>
 using ConstMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic,
@@ -82,8 +67,8 @@ void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, const MatLayout& 
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta) {
     int64_t Bt = c.shape()[0], M = c.shape()[1], N = c.shape()[2], K = a.shape()[2];
     if (Bt == 0 || M == 0 || N == 0) return;
-    MatLayout la = layout_of(M, K, a.strides()[1], a.strides()[2]);
-    MatLayout lb = layout_of(K, N, b.strides()[1], b.strides()[2]);
+    MatLayout la = mat_layout(M, K, a.strides()[1], a.strides()[2]);
+    MatLayout lb = mat_layout(K, N, b.strides()[1], b.strides()[2]);
     if (!la.ok || !lb.ok)
         fail("matmul",
              "operands need a unit stride in one of their last two dims, got {} with "

@@ -1,0 +1,26 @@
+// The one rule for handing a strided matrix to a GEMM without copying it, shared by the CPU
+// (Eigen) and CUDA (cuBLAS) kernels and by autograd's decision whether to copy an operand first.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+namespace vg {
+
+// How a [rows, cols] matrix with element strides (sr, sc) is stored: row-major with leading
+// dimension `outer`, or column-major (a transposed view); !ok when neither fits.
+struct MatLayout {
+    bool ok = false;
+    bool row_major = true;
+    int64_t outer = 1;  // leading dimension, in elements
+};
+
+inline MatLayout mat_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
+    // Size-1 dims carry arbitrary strides (views of vectors); they never constrain the layout.
+    if ((cols <= 1 || sc == 1) && (rows <= 1 || sr >= std::max<int64_t>(cols, 1)))
+        return {true, true, rows <= 1 ? std::max<int64_t>(cols, 1) : sr};
+    if ((rows <= 1 || sr == 1) && (cols <= 1 || sc >= std::max<int64_t>(rows, 1)))
+        return {true, false, cols <= 1 ? std::max<int64_t>(rows, 1) : sc};
+    return {};
+}
+
+}  // namespace vg
