@@ -33,6 +33,17 @@ case "$mode" in
     test)
         # --output-on-failure shows the doctest report of a failing case.
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
+        # Every doctest case must be a ctest case: a name ctest splits or mangles would otherwise
+        # vanish from the suite (tests/main.cpp also fails a filter that matches nothing).
+        if (($# == 0)); then
+            listed=$("$BUILD_DIR/vitgrad_tests" --list-test-cases | sed -n 's/.*passing the current filters: //p')
+            registered=$(ctest --test-dir "$BUILD_DIR" -N | sed -n 's/^Total Tests: //p')
+            if [ "$listed" != "$registered" ]; then
+                echo "setup: doctest lists $listed test cases but ctest registered $registered" >&2
+                exit 1
+            fi
+            echo "setup: all $listed doctest cases registered with ctest"
+        fi
         ;;
     run)
         # The main job: train a ConViT on CIFAR-10. With arguments, they are passed to

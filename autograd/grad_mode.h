@@ -4,22 +4,22 @@
 namespace vg {
 
 class GradMode {
-public:
+  public:
     static bool enabled() { return enabled_; }
     static void set_enabled(bool on) { enabled_ = on; }
 
-private:
+  private:
     static inline thread_local bool enabled_ = true;
 };
 
 class NoGradGuard {
-public:
+  public:
     NoGradGuard() : prev_(GradMode::enabled()) { GradMode::set_enabled(false); }
     ~NoGradGuard() { GradMode::set_enabled(prev_); }
     NoGradGuard(const NoGradGuard&) = delete;
     NoGradGuard& operator=(const NoGradGuard&) = delete;
 
-private:
+  private:
     bool prev_;
 };
 

@@ -55,7 +55,8 @@ GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
                 if (bad && res.ok) {
                     res.ok = false;
                     res.message = fmt::format(
-                        "input {} ({}), element {}: analytic {:.8g} vs numeric {:.8g} (|diff| {:.3g})",
+                        "input {} ({}), element {}: analytic {:.8g} vs numeric {:.8g} (|diff| "
+                        "{:.3g})",
                         k, x.desc(), i, a[size_t(i)], numeric, err);
                 }
             }

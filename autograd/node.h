@@ -14,10 +14,10 @@ struct Node;
 
 struct AutogradMeta {
     bool requires_grad = false;
-    Tensor grad;                     // leaves, and non-leaves that retain_grad()
-    std::shared_ptr<Node> grad_fn;   // producer; null for leaves
-    int output_nr = 0;               // which output of grad_fn this tensor is
-    std::vector<GradHook> hooks;     // leaf hooks (non-leaf hooks live on the node)
+    Tensor grad;                    // leaves, and non-leaves that retain_grad()
+    std::shared_ptr<Node> grad_fn;  // producer; null for leaves
+    int output_nr = 0;              // which output of grad_fn this tensor is
+    std::vector<GradHook> hooks;    // leaf hooks (non-leaf hooks live on the node)
 };
 
 // Where one input's gradient goes: into a producer node's output slot, into a leaf's .grad, or
@@ -31,8 +31,8 @@ struct Edge {
 
 // Backward: given the gradient of every output (zeros for outputs nothing used) and which inputs
 // need a gradient, returns one gradient per input (undefined where not needed).
-using BackwardFn =
-    std::function<std::vector<Tensor>(const std::vector<Tensor>& grads, const std::vector<bool>& needs)>;
+using BackwardFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& grads,
+                                                     const std::vector<bool>& needs)>;
 
 struct OutputInfo {
     Shape shape;

@@ -23,7 +23,8 @@ Tensor abs(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
-Tensor gelu(const Tensor& x);  // exact: x * Phi(x) = x/2 * (1 + erf(x / sqrt(2))), not the tanh form
+Tensor gelu(
+    const Tensor& x);  // exact: x * Phi(x) = x/2 * (1 + erf(x / sqrt(2))), not the tanh form
 Tensor pow(const Tensor& x, double exponent);
 Tensor clamp(const Tensor& x, double lo, double hi);
 Tensor add_scalar(const Tensor& x, double s);
@@ -114,7 +115,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 // int64 labels [...] -> [..., num_classes] of `dtype` (not differentiable).
 Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype = DType::F32);
 
-// --- shape ops (ops/views.cpp, ops/shape.cpp) -----------------------------------------------------
+// --- shape ops (ops/views.cpp, ops/shape.cpp)
+// -----------------------------------------------------
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 // Views of consecutive chunks of `sizes` along dim (sizes must sum to the extent).
@@ -122,7 +124,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 // Views x.select(dim, i) for every i, recorded as ONE node whose backward writes all gradients
 // into a single buffer (N selects would each zero-fill a full-size gradient and then add them).
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim);
-// Zero padding: pads[2i], pads[2i+1] = (before, after) of dim (ndim - 1 - i), as torch.nn.functional.pad.
+// Zero padding: pads[2i], pads[2i+1] = (before, after) of dim (ndim - 1 - i), as
+// torch.nn.functional.pad.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0.0);
 
 // --- regularisation (ops/dropout.cpp) ------------------------------------------------------------

@@ -22,8 +22,8 @@ Tensor& Tensor::requires_grad_(bool value) {
         fail("requires_grad_", "only float tensors can require grad, got {}", desc());
     AutogradMeta* m = autograd_meta();
     if (m && m->grad_fn && !value)
-        fail("requires_grad_", "cannot turn off requires_grad on a non-leaf tensor {} (use detach())",
-             desc());
+        fail("requires_grad_",
+             "cannot turn off requires_grad on a non-leaf tensor {} (use detach())", desc());
     ensure_autograd_meta().requires_grad = value;
     return *this;
 }
@@ -46,8 +46,10 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
     Tensor g = grad;
     if (!g.defined()) {
         if (numel() != 1)
-            fail("backward", "a gradient must be given for a non-scalar output {}; backward() "
-                 "without arguments works only on one-element tensors", desc());
+            fail("backward",
+                 "a gradient must be given for a non-scalar output {}; backward() "
+                 "without arguments works only on one-element tensors",
+                 desc());
         g = Tensor::ones(shape(), dtype(), device());
     } else if (g.shape() != shape() || g.dtype() != dtype() || g.device() != device()) {
         fail("backward", "gradient {} does not match the output {}", g.desc(), desc());
@@ -56,8 +58,7 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
 }
 
 void Tensor::register_hook(GradHook hook) const {
-    if (!requires_grad())
-        fail("register_hook", "the tensor {} does not require grad", desc());
+    if (!requires_grad()) fail("register_hook", "the tensor {} does not require grad", desc());
     AutogradMeta& m = *impl().autograd;
     if (!m.grad_fn) {
         m.hooks.push_back(std::move(hook));

@@ -20,10 +20,10 @@ namespace {
 
 constexpr size_t kLargeBlock = size_t(1) << 20;  // from here on: huge-page blocks
 constexpr size_t kHugePage = size_t(2) << 20;
-constexpr size_t kSmallAlign = 64;               // AVX-512 loads
+constexpr size_t kSmallAlign = 64;  // AVX-512 loads
 
 class CpuCachingAllocator final : public Allocator {
-public:
+  public:
     ~CpuCachingAllocator() override { empty_cache(); }
 
     void* allocate(size_t nbytes) override {
@@ -41,7 +41,8 @@ public:
             stats_.bytes_reserved += int64_t(size);
         }
         stats_.bytes_in_use += int64_t(size);
-        if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+        if (stats_.bytes_in_use > stats_.peak_bytes_in_use)
+            stats_.peak_bytes_in_use = stats_.bytes_in_use;
         return p;
     }
 
@@ -71,7 +72,7 @@ public:
         free_.clear();
     }
 
-private:
+  private:
     static void* system_alloc(size_t size) {
         size_t align = size >= kLargeBlock ? kHugePage : kSmallAlign;
         void* p = std::aligned_alloc(align, size);

@@ -17,7 +17,7 @@ struct AllocatorStats {
 };
 
 class Allocator {
-public:
+  public:
     virtual ~Allocator() = default;
     virtual void* allocate(size_t nbytes) = 0;
     virtual void deallocate(void* ptr, size_t nbytes) = 0;
@@ -27,7 +27,8 @@ public:
     virtual void empty_cache() = 0;
 };
 
-// The allocator that owns memory on `device` (CPU: caching allocator; CUDA: cuda/caching_allocator).
+// The allocator that owns memory on `device` (CPU: caching allocator; CUDA:
+// cuda/caching_allocator).
 Allocator& allocator_for(Device device);
 Allocator& cpu_allocator();
 

@@ -39,7 +39,8 @@ inline Device Device::parse(const std::string& s) {
 
 }  // namespace vg
 
-template <> struct fmt::formatter<vg::Device> : fmt::formatter<std::string> {
+template <>
+struct fmt::formatter<vg::Device> : fmt::formatter<std::string> {
     auto format(const vg::Device& d, format_context& ctx) const {
         return fmt::formatter<std::string>::format(d.str(), ctx);
     }

@@ -8,7 +8,7 @@
 namespace vg {
 
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& msg) : std::runtime_error(msg) {}
 };
 

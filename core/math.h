@@ -13,25 +13,73 @@
 namespace vg::math {
 
 #if defined(__CUDA_ARCH__)
-template <typename T> VG_HD T exp(T x) { return ::exp(x); }
-template <typename T> VG_HD T log(T x) { return ::log(x); }
-template <typename T> VG_HD T sqrt(T x) { return ::sqrt(x); }
-template <typename T> VG_HD T tanh(T x) { return ::tanh(x); }
-template <typename T> VG_HD T erf(T x) { return ::erf(x); }
-template <typename T> VG_HD T pow(T x, T y) { return ::pow(x, y); }
-template <typename T> VG_HD T abs(T x) { return ::fabs(x); }
+template <typename T>
+VG_HD T exp(T x) {
+    return ::exp(x);
+}
+template <typename T>
+VG_HD T log(T x) {
+    return ::log(x);
+}
+template <typename T>
+VG_HD T sqrt(T x) {
+    return ::sqrt(x);
+}
+template <typename T>
+VG_HD T tanh(T x) {
+    return ::tanh(x);
+}
+template <typename T>
+VG_HD T erf(T x) {
+    return ::erf(x);
+}
+template <typename T>
+VG_HD T pow(T x, T y) {
+    return ::pow(x, y);
+}
+template <typename T>
+VG_HD T abs(T x) {
+    return ::fabs(x);
+}
 #else
-template <typename T> VG_HD T exp(T x) { return std::exp(x); }
-template <typename T> VG_HD T log(T x) { return std::log(x); }
-template <typename T> VG_HD T sqrt(T x) { return std::sqrt(x); }
-template <typename T> VG_HD T tanh(T x) { return std::tanh(x); }
-template <typename T> VG_HD T erf(T x) { return std::erf(x); }
-template <typename T> VG_HD T pow(T x, T y) { return std::pow(x, y); }
-template <typename T> VG_HD T abs(T x) { return std::fabs(x); }
+template <typename T>
+VG_HD T exp(T x) {
+    return std::exp(x);
+}
+template <typename T>
+VG_HD T log(T x) {
+    return std::log(x);
+}
+template <typename T>
+VG_HD T sqrt(T x) {
+    return std::sqrt(x);
+}
+template <typename T>
+VG_HD T tanh(T x) {
+    return std::tanh(x);
+}
+template <typename T>
+VG_HD T erf(T x) {
+    return std::erf(x);
+}
+template <typename T>
+VG_HD T pow(T x, T y) {
+    return std::pow(x, y);
+}
+template <typename T>
+VG_HD T abs(T x) {
+    return std::fabs(x);
+}
 #endif
 
-template <typename T> VG_HD T max(T a, T b) { return a > b ? a : b; }
-template <typename T> VG_HD T min(T a, T b) { return a < b ? a : b; }
+template <typename T>
+VG_HD T max(T a, T b) {
+    return a > b ? a : b;
+}
+template <typename T>
+VG_HD T min(T a, T b) {
+    return a < b ? a : b;
+}
 
 // Branch-free float exp and erf for the CPU's hot loops (GELU, softmax): libm's scalar expf and
 // erff cost ~10 ns per element and do not vectorise, which made GELU a third of a training step.

@@ -51,7 +51,7 @@ VG_HD double normal01(Philox4 w) {
 
 // Global seeded stream of draws; each random op takes `numel` counters from `offset`.
 class Generator {
-public:
+  public:
     explicit Generator(uint64_t seed = 0) : seed_(seed) {}
     void manual_seed(uint64_t seed) {
         seed_ = seed;
@@ -67,7 +67,7 @@ public:
         return o;
     }
 
-private:
+  private:
     uint64_t seed_;
     uint64_t offset_ = 0;
 };
@@ -89,7 +89,8 @@ VG_HD double random_value(const RandomParams& p, uint64_t seed, uint64_t offset,
         Philox4 w = philox_for(seed, offset, index);
         return p.lo + (p.hi - p.lo) * uniform01(w.v[0], w.v[1]);
     }
-    if (p.kind == RandomKind::Normal) return p.mean + p.std * normal01(philox_for(seed, offset, index));
+    if (p.kind == RandomKind::Normal)
+        return p.mean + p.std * normal01(philox_for(seed, offset, index));
     // Truncated normal by rejection: deterministic per element since retries use new rounds.
     for (uint32_t round = 0; round < 64; ++round) {
         double v = p.mean + p.std * normal01(philox_for(seed, offset, index, round));

@@ -14,7 +14,7 @@ namespace vg {
 constexpr int kMaxDims = 8;
 
 class Shape {
-public:
+  public:
     Shape() = default;
     Shape(std::initializer_list<int64_t> v) { assign(v.begin(), v.end()); }
     explicit Shape(const std::vector<int64_t>& v) { assign(v.begin(), v.end()); }
@@ -55,7 +55,9 @@ public:
     }
     std::vector<int64_t> vec() const { return {begin(), end()}; }
 
-    bool operator==(const Shape& o) const { return n_ == o.n_ && std::equal(begin(), end(), o.begin()); }
+    bool operator==(const Shape& o) const {
+        return n_ == o.n_ && std::equal(begin(), end(), o.begin());
+    }
     bool operator!=(const Shape& o) const { return !(*this == o); }
 
     int64_t numel() const {
@@ -69,8 +71,9 @@ public:
         return s + "]";
     }
 
-private:
-    template <typename It> void assign(It b, It e) {
+  private:
+    template <typename It>
+    void assign(It b, It e) {
         for (; b != e; ++b) push_back(*b);
     }
     std::array<int64_t, kMaxDims> d_{};
@@ -80,7 +83,8 @@ private:
 // Row-major strides (in elements) of a contiguous tensor of this shape.
 inline Shape contiguous_strides(const Shape& shape) {
     Shape s = Shape::filled(shape.size(), 1);
-    for (int i = shape.size() - 2; i >= 0; --i) s[i] = s[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+    for (int i = shape.size() - 2; i >= 0; --i)
+        s[i] = s[i + 1] * std::max<int64_t>(shape[i + 1], 1);
     return s;
 }
 
@@ -88,7 +92,8 @@ inline Shape contiguous_strides(const Shape& shape) {
 inline int wrap_dim(int64_t dim, int ndim, const char* op) {
     int64_t lo = -std::max(ndim, 1), hi = std::max(ndim, 1) - 1;
     if (dim < lo || dim > hi)
-        fail(op, "dim {} out of range for a tensor with {} dims (expected {}..{})", dim, ndim, lo, hi);
+        fail(op, "dim {} out of range for a tensor with {} dims (expected {}..{})", dim, ndim, lo,
+             hi);
     return int(dim < 0 ? dim + std::max(ndim, 1) : dim);
 }
 
@@ -109,7 +114,8 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 }  // namespace vg
 
-template <> struct fmt::formatter<vg::Shape> : fmt::formatter<std::string> {
+template <>
+struct fmt::formatter<vg::Shape> : fmt::formatter<std::string> {
     auto format(const vg::Shape& s, format_context& ctx) const {
         return fmt::formatter<std::string>::format(s.str(), ctx);
     }

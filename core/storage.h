@@ -9,7 +9,7 @@
 namespace vg {
 
 class Storage {
-public:
+  public:
     Storage(size_t nbytes, Device device);
     ~Storage();
     Storage(const Storage&) = delete;
@@ -22,7 +22,7 @@ public:
     // Storages alive right now, process-wide (tests use it to prove graphs free saved tensors).
     static int64_t live_count() { return live_.load(); }
 
-private:
+  private:
     void* data_ = nullptr;
     size_t nbytes_ = 0;
     Device device_;

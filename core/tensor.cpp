@@ -53,7 +53,8 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> ts) 
     const Tensor* first = nullptr;
     for (const Tensor* t : ts) {
         if (!t->defined()) continue;
-        if (!first) first = t;
+        if (!first)
+            first = t;
         else if (t->device() != first->device())
             fail(op, "tensors are on different devices: {} and {} (move one with .to())",
                  first->desc(), t->desc());
@@ -64,7 +65,8 @@ void check_same_dtype(const char* op, std::initializer_list<const Tensor*> ts) {
     const Tensor* first = nullptr;
     for (const Tensor* t : ts) {
         if (!t->defined()) continue;
-        if (!first) first = t;
+        if (!first)
+            first = t;
         else if (t->dtype() != first->dtype())
             fail(op, "dtype mismatch: {} and {}", first->desc(), t->desc());
     }
@@ -120,8 +122,8 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
 Tensor Tensor::from_vector_i64(const std::vector<int64_t>& values, const Shape& shape,
                                Device device) {
     if (int64_t(values.size()) != shape.numel())
-        fail("Tensor::from_vector_i64", "{} values given for shape {} ({} elements)",
-             values.size(), shape.str(), shape.numel());
+        fail("Tensor::from_vector_i64", "{} values given for shape {} ({} elements)", values.size(),
+             shape.str(), shape.numel());
     Tensor host = empty(shape, DType::I64);
     std::copy(values.begin(), values.end(), host.data<int64_t>());
     return host.to(device);
@@ -132,7 +134,8 @@ static Tensor random_tensor(const Shape& shape, DType dtype, Device device, Gene
     Generator& g = gen ? *gen : default_generator();
     Tensor t = Tensor::empty(shape, dtype, device);
     if (!is_floating(dtype))
-        fail("Tensor::rand", "random tensors must be float32 or float64, got {}", dtype_name(dtype));
+        fail("Tensor::rand", "random tensors must be float32 or float64, got {}",
+             dtype_name(dtype));
     uint64_t offset = g.advance(uint64_t(shape.numel()));
     VG_DISPATCH(device, random_fill, t, p, g.seed(), offset);
     return t;
@@ -185,7 +188,8 @@ static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> id
     int d = 0;
     for (int64_t i : idx) {
         if (i < 0 || i >= t.shape()[d])
-            fail(op, "index {} out of range for dim {} of size {} ({})", i, d, t.shape()[d], t.desc());
+            fail(op, "index {} out of range for dim {} of size {} ({})", i, d, t.shape()[d],
+                 t.desc());
         off += i * t.strides()[d++];
     }
     return off;
@@ -202,9 +206,8 @@ double Tensor::at(std::initializer_list<int64_t> idx) const {
 void Tensor::set(std::initializer_list<int64_t> idx, double value) {
     if (!device().is_cpu()) fail("Tensor::set", "element writes need a CPU tensor, got {}", desc());
     int64_t off = element_offset(*this, idx, "Tensor::set");
-    dispatch_all(dtype(), "Tensor::set", [&]<typename T>() {
-        static_cast<T*>(storage()->data())[off] = T(value);
-    });
+    dispatch_all(dtype(), "Tensor::set",
+                 [&]<typename T>() { static_cast<T*>(storage()->data())[off] = T(value); });
 }
 
 std::string Tensor::str(int max_per_dim) const {

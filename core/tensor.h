@@ -29,7 +29,7 @@ struct TensorImpl {
 using GradHook = std::function<void(const class Tensor& grad)>;
 
 class Tensor {
-public:
+  public:
     Tensor() = default;
     explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
@@ -48,13 +48,16 @@ public:
     TensorImpl& impl() const;
     // Address of element [0, ..., 0]. Host-readable only on the CPU.
     void* raw_data() const;
-    template <typename T> T* data() const;
+    template <typename T>
+    T* data() const;
     // A short description for error messages: "float32[2, 3] on cpu".
     std::string desc() const;
 
     // --- factories (core/tensor.cpp, core/random.cpp) --------------------------------------------
-    static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
-    static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
+    static Tensor empty(const Shape& shape, DType dtype = DType::F32,
+                        Device device = Device::cpu());
+    static Tensor zeros(const Shape& shape, DType dtype = DType::F32,
+                        Device device = Device::cpu());
     static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
     static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
                        Device device = Device::cpu());
@@ -89,7 +92,8 @@ public:
     Tensor clone() const;       // differentiable contiguous copy
     Tensor contiguous() const;  // itself when already contiguous
 
-    // --- views: no data copied; differentiable (autograd/ops/views.cpp) ---------------------------
+    // --- views: no data copied; differentiable (autograd/ops/views.cpp)
+    // ---------------------------
     Tensor view(const Shape& shape) const;     // requires compatible strides; -1 infers one extent
     Tensor reshape(const Shape& shape) const;  // view when possible, else copies
     Tensor flatten(int64_t start = 0, int64_t end = -1) const;
@@ -108,10 +112,11 @@ public:
     Tensor& mul_(double value);
     Tensor& zero_() { return fill_(0.0); }
 
-    // --- autograd (autograd/tensor_autograd.cpp) ---------------------------------------------------
+    // --- autograd (autograd/tensor_autograd.cpp)
+    // ---------------------------------------------------
     bool requires_grad() const;
     Tensor& requires_grad_(bool value = true);
-    Tensor grad() const;           // undefined until a backward() reaches this tensor
+    Tensor grad() const;  // undefined until a backward() reaches this tensor
     void set_grad(const Tensor& g) const;
     bool is_leaf() const;
     // Backward from this tensor. Without `grad` the tensor must hold one element.
@@ -124,7 +129,7 @@ public:
     AutogradMeta* autograd_meta() const { return impl().autograd.get(); }
     AutogradMeta& ensure_autograd_meta() const;
 
-private:
+  private:
     std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -141,15 +146,18 @@ void check_inplace(const Tensor& t, const char* op);
 // Throws if `t` is undefined.
 void check_defined(const char* op, const Tensor& t, const char* what = "input");
 
-template <typename T> T* Tensor::data() const {
+template <typename T>
+T* Tensor::data() const {
     if (dtype_of<T>() != dtype())
-        fail("Tensor::data", "requested {} but the tensor is {}", dtype_name(dtype_of<T>()), desc());
+        fail("Tensor::data", "requested {} but the tensor is {}", dtype_name(dtype_of<T>()),
+             desc());
     return static_cast<T*>(raw_data());
 }
 
 }  // namespace vg
 
-template <> struct fmt::formatter<vg::Tensor> : fmt::formatter<std::string> {
+template <>
+struct fmt::formatter<vg::Tensor> : fmt::formatter<std::string> {
     auto format(const vg::Tensor& t, format_context& ctx) const {
         return fmt::formatter<std::string>::format(t.str(), ctx);
     }

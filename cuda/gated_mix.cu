@@ -77,8 +77,8 @@ unsigned row_blocks(int64_t R) {
 
 }  // namespace
 
-void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize,
-                   int64_t B, int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s) {
+void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize, int64_t B,
+                   int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s) {
     int64_t R = B * H * N;
     if (R == 0 || M == 0) return;
     dispatch_float(c.dtype(), "gated_mix", [&]<typename T>() {

@@ -37,8 +37,8 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log);
 void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log);
 
 // gated_mix.cu
-void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize,
-                   int64_t B, int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s);
+void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize, int64_t B,
+                   int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s);
 void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tensor& y,
                    const Tensor& s, const Tensor& dy, bool normalize, int64_t B, int64_t H,
                    int64_t N, int64_t M, Tensor& dc, Tensor& dp, Tensor& dg_rows);

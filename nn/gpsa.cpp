@@ -65,8 +65,9 @@ Tensor GPSA::forward(const Tensor& x, AttentionInternals* internals) const {
     const int64_t n = x.size(1);
     grid_side(n, "GPSA");
     auto qk_h = split_heads(qk->forward(x), 2, num_heads);  // q, k: [B, H, N, d]
-    Tensor content = softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1), scale), -1);  // [B, H, N, N]
-    Tensor pos = positional_attention(n);                                 // [1, H, N, N]
+    Tensor content =
+        softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1), scale), -1);  // [B, H, N, N]
+    Tensor pos = positional_attention(n);                                // [1, H, N, N]
     Tensor a = gated_mix(content, pos.squeeze(0), sigmoid(gating_param), normalize);
     if (internals) {
         internals->attn = a.detach();

@@ -17,16 +17,15 @@ Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& 
     check_same_dtype(op, {&content, &positional, &gate});
     if (!is_floating(content.dtype()))
         fail(op, "expected float32 or float64 tensors, got {}", content.desc());
-    if (content.dim() != 4)
-        fail(op, "content must be [B, H, N, M], got {}", content.desc());
+    if (content.dim() != 4) fail(op, "content must be [B, H, N, M], got {}", content.desc());
     const int64_t B = content.size(0), H = content.size(1), N = content.size(2),
                   M = content.size(3);
     if (positional.shape() != Shape{H, N, M})
         fail(op, "positional must be [{}, {}, {}] to match content {}, got {}", H, N, M,
              content.desc(), positional.desc());
     if (gate.shape() != Shape{H})
-        fail(op, "gate must be [{}] (one value per head of content {}), got {}", H,
-             content.desc(), gate.desc());
+        fail(op, "gate must be [{}] (one value per head of content {}), got {}", H, content.desc(),
+             gate.desc());
     Tensor c = content.detach().contiguous();
     Tensor p = positional.detach().contiguous();
     Tensor g = gate.detach().contiguous();
@@ -41,8 +40,8 @@ Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& 
                       Tensor dc = Tensor::empty(c.shape(), c.dtype(), c.device());
                       Tensor dp = Tensor::empty(p.shape(), p.dtype(), p.device());
                       Tensor dg_rows = Tensor::empty({H, N}, c.dtype(), c.device());
-                      VG_DISPATCH(c.device(), gated_mix_bwd, c, p, g, ys, s, dy, normalize, B, H,
-                                  N, M, dc, dp, dg_rows);
+                      VG_DISPATCH(c.device(), gated_mix_bwd, c, p, g, ys, s, dy, normalize, B, H, N,
+                                  M, dc, dp, dg_rows);
                       return std::vector<Tensor>{dc, dp, sum(dg_rows, {1})};
                   });
 }

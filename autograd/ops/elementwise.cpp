@@ -72,13 +72,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     check_same_device("where", {&cond, &a, &b});
     check_same_dtype("where", {&a, &b});
     check_float("where", a);
-    Shape out = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+    Shape out =
+        broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
     Tensor ce = cond.detach().expand(out);
     Tensor y = Tensor::empty(out, a.dtype(), a.device());
     VG_DISPATCH(a.device(), where_fwd, ce, a.detach().expand(out), b.detach().expand(out), y);
     return record("where", y, {a, b},
                   [ce, sa = a.shape(), sb = b.shape()](const std::vector<Tensor>& g,
-                                                      const std::vector<bool>& needs) {
+                                                       const std::vector<bool>& needs) {
                       Tensor zero = Tensor::zeros({}, g[0].dtype(), g[0].device());
                       Tensor da, db;
                       if (needs[0]) da = sum_to(where(ce, g[0], zero), sa);

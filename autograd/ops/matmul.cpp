@@ -113,17 +113,20 @@ Tensor matmul(const Tensor& a, const Tensor& b, double alpha) {
     if (b.dim() == 1) out_shape.erase(out_shape.size() - 1);                       // N
     if (a.dim() == 1) out_shape.erase(out_shape.size() - (b.dim() == 1 ? 1 : 2));  // M
     Tensor y = bmm(A3, B3, alpha).view(out_shape);
-    return record(
-        "matmul", y, {a, b},
-        [A3, B3, alpha, split, out_p, ex_a, ex_b, sa_p = ap.shape(), sb_p = bp.shape(), sa = a.shape(),
-         sb = b.shape()](const std::vector<Tensor>& g, const std::vector<bool>& needs) {
-            Tensor G3 = as_batched(g[0].reshape(out_p), split);
-            Tensor da, db;
-            // dA = alpha g @ B^T and dB = alpha A^T @ g, summed over the batch dims each broadcast.
-            if (needs[0]) da = sum_to(bmm(G3, t3(B3), alpha).view(ex_a), sa_p).reshape(sa);
-            if (needs[1]) db = sum_to(bmm(t3(A3), G3, alpha).view(ex_b), sb_p).reshape(sb);
-            return std::vector<Tensor>{da, db};
-        });
+    return record("matmul", y, {a, b},
+                  [A3, B3, alpha, split, out_p, ex_a, ex_b, sa_p = ap.shape(), sb_p = bp.shape(),
+                   sa = a.shape(),
+                   sb = b.shape()](const std::vector<Tensor>& g, const std::vector<bool>& needs) {
+                      Tensor G3 = as_batched(g[0].reshape(out_p), split);
+                      Tensor da, db;
+                      // dA = alpha g @ B^T and dB = alpha A^T @ g, summed over the batch dims each
+                      // broadcast.
+                      if (needs[0])
+                          da = sum_to(bmm(G3, t3(B3), alpha).view(ex_a), sa_p).reshape(sa);
+                      if (needs[1])
+                          db = sum_to(bmm(t3(A3), G3, alpha).view(ex_b), sb_p).reshape(sb);
+                      return std::vector<Tensor>{da, db};
+                  });
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {

@@ -27,8 +27,10 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& dims, bool keepdim) 
     Shape out;
     for (int d = 0; d < s.size(); ++d) {
         bool r = std::find(dims.begin(), dims.end(), d) != dims.end();
-        if (!r) out.push_back(s[d]);
-        else if (keepdim) out.push_back(1);
+        if (!r)
+            out.push_back(s[d]);
+        else if (keepdim)
+            out.push_back(1);
     }
     return out;
 }
@@ -41,14 +43,17 @@ struct Grouped {
 
 Grouped group_reduced(const Tensor& x, const std::vector<int>& dims) {
     Grouped g;
-    bool consecutive = x.is_contiguous() &&
-                       (dims.empty() || dims.back() - dims.front() + 1 == int(dims.size()));
+    bool consecutive =
+        x.is_contiguous() && (dims.empty() || dims.back() - dims.front() + 1 == int(dims.size()));
     if (consecutive) {
         g.x = x;
         for (int d = 0; d < x.dim(); ++d) {
-            if (!dims.empty() && d < dims.front()) g.O *= x.shape()[d];
-            else if (!dims.empty() && d > dims.back()) g.I *= x.shape()[d];
-            else g.R *= x.shape()[d];
+            if (!dims.empty() && d < dims.front())
+                g.O *= x.shape()[d];
+            else if (!dims.empty() && d > dims.back())
+                g.I *= x.shape()[d];
+            else
+                g.R *= x.shape()[d];
         }
         if (dims.empty()) g.R = 1, g.O = x.numel();
         return g;
@@ -106,7 +111,8 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correct
 MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
     check_defined("max", x);
     int d = wrap_dim(dim, x.dim(), "max");
-    if (x.dim() > 0 && x.shape()[d] == 0) fail("max", "reduction over an empty dim of {}", x.desc());
+    if (x.dim() > 0 && x.shape()[d] == 0)
+        fail("max", "reduction over an empty dim of {}", x.desc());
     std::vector<int> dims{d};
     if (x.dim() == 0) dims.clear();
     Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
@@ -116,18 +122,19 @@ MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
     VG_DISPATCH(x.device(), max_mid, g.x, g.O, g.R, g.I, values, indices);
     Shape kept = reduced_shape(x.shape(), dims, true);
     int64_t R = x.dim() ? x.shape()[d] : 1;
-    values = record("max", values, {x},
-                    [kept, d, R, xs = x.shape(), idx = indices](const std::vector<Tensor>& gr,
-                                                                const std::vector<bool>&) {
-                        // The gradient goes to the (first) maximum: dx = (arange == idx) ? g : 0.
-                        const Tensor& g = gr[0];
-                        Shape line = Shape::filled(xs.size(), 1);
-                        if (xs.size()) line[d] = R;
-                        Tensor pos = Tensor::arange(R, g.dtype(), g.device()).reshape(line);
-                        Tensor hit = eq(pos, idx.reshape(kept).to(g.dtype()));
-                        Tensor zero = Tensor::zeros({}, g.dtype(), g.device());
-                        return std::vector<Tensor>{where(hit, g.reshape(kept), zero).expand(xs).contiguous()};
-                    });
+    values = record(
+        "max", values, {x},
+        [kept, d, R, xs = x.shape(), idx = indices](const std::vector<Tensor>& gr,
+                                                    const std::vector<bool>&) {
+            // The gradient goes to the (first) maximum: dx = (arange == idx) ? g : 0.
+            const Tensor& g = gr[0];
+            Shape line = Shape::filled(xs.size(), 1);
+            if (xs.size()) line[d] = R;
+            Tensor pos = Tensor::arange(R, g.dtype(), g.device()).reshape(line);
+            Tensor hit = eq(pos, idx.reshape(kept).to(g.dtype()));
+            Tensor zero = Tensor::zeros({}, g.dtype(), g.device());
+            return std::vector<Tensor>{where(hit, g.reshape(kept), zero).expand(xs).contiguous()};
+        });
     return {values, indices};
 }
 

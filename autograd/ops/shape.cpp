@@ -95,15 +95,16 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
     Tensor xd = x.detach();
     std::vector<Tensor> out;
     for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(xd.select(d, i));
-    record("unbind", out, {x}, [d, xs = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
-        // The engine hands zeros for outputs nothing used, so every slot is written.
-        Tensor dx = Tensor::empty(xs, g[0].dtype(), g[0].device());
-        for (size_t i = 0; i < g.size(); ++i) {
-            Tensor slot = dx.select(d, int64_t(i));
-            VG_DISPATCH(dx.device(), copy, g[i], slot);
-        }
-        return std::vector<Tensor>{dx};
-    });
+    record("unbind", out, {x},
+           [d, xs = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
+               // The engine hands zeros for outputs nothing used, so every slot is written.
+               Tensor dx = Tensor::empty(xs, g[0].dtype(), g[0].device());
+               for (size_t i = 0; i < g.size(); ++i) {
+                   Tensor slot = dx.select(d, int64_t(i));
+                   VG_DISPATCH(dx.device(), copy, g[i], slot);
+               }
+               return std::vector<Tensor>{dx};
+           });
     return out;
 }
 

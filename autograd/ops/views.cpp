@@ -65,9 +65,10 @@ std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
 }
 
 Tensor shape_backward_view(const char* name, const Tensor& x, Tensor out) {
-    return record(name, out, {x}, [s = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
-        return std::vector<Tensor>{g[0].reshape(s)};
-    });
+    return record(name, out, {x},
+                  [s = x.shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
+                      return std::vector<Tensor>{g[0].reshape(s)};
+                  });
 }
 
 }  // namespace
@@ -96,7 +97,8 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
     Shape out;
     int64_t merged = 1;
     for (int d = 0; d < dim(); ++d) {
-        if (d < s || d > e) out.push_back(shape()[d]);
+        if (d < s || d > e)
+            out.push_back(shape()[d]);
         else {
             merged *= shape()[d];
             if (d == e) out.push_back(merged);
@@ -106,8 +108,7 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
-    if (int(dims.size()) != dim())
-        fail("permute", "{} dims given for {}", dims.size(), desc());
+    if (int(dims.size()) != dim()) fail("permute", "{} dims given for {}", dims.size(), desc());
     Shape s, st;
     std::vector<int64_t> inverse(dims.size(), -1);
     for (size_t i = 0; i < dims.size(); ++i) {
@@ -141,13 +142,13 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
     Shape s = shape();
     s[dd] = length;
     Tensor out = make_view(*this, s, strides(), offset() + start * strides()[dd]);
-    return record("narrow", out, {*this},
-                  [dd, start, length, xs = shape()](const std::vector<Tensor>& g,
-                                                    const std::vector<bool>&) {
-                      Tensor dx = Tensor::zeros(xs, g[0].dtype(), g[0].device());
-                      dx.narrow(dd, start, length).copy_(g[0]);
-                      return std::vector<Tensor>{dx};
-                  });
+    return record(
+        "narrow", out, {*this},
+        [dd, start, length, xs = shape()](const std::vector<Tensor>& g, const std::vector<bool>&) {
+            Tensor dx = Tensor::zeros(xs, g[0].dtype(), g[0].device());
+            dx.narrow(dd, start, length).copy_(g[0]);
+            return std::vector<Tensor>{dx};
+        });
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
@@ -158,13 +159,13 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& req) const {
-    if (req.size() < dim())
-        fail("expand", "target {} has fewer dims than {}", req.str(), desc());
+    if (req.size() < dim()) fail("expand", "target {} has fewer dims than {}", req.str(), desc());
     int lead = req.size() - dim();
     Shape s = req, st = Shape::filled(req.size(), 0);
     for (int d = 0; d < req.size(); ++d) {
         if (d < lead) {
-            if (req[d] < 0) fail("expand", "-1 is not allowed for a new leading dim in {}", req.str());
+            if (req[d] < 0)
+                fail("expand", "-1 is not allowed for a new leading dim in {}", req.str());
             continue;
         }
         int64_t have = shape()[d - lead];

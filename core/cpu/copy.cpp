@@ -9,7 +9,8 @@ void copy(const Tensor& src, Tensor& dst) {
         dispatch_all(dst.dtype(), "copy", [&]<typename D>() {
             const S* s = static_cast<const S*>(src.storage()->data());
             D* d = static_cast<D*>(dst.storage()->data());
-            for_each_row<2>(dst.shape(), {&src.strides(), &dst.strides()}, {src.offset(), dst.offset()},
+            for_each_row<2>(dst.shape(), {&src.strides(), &dst.strides()},
+                            {src.offset(), dst.offset()},
                             [&](std::array<int64_t, 2> o, int64_t n, std::array<int64_t, 2> st) {
                                 if (st[0] == 1 && st[1] == 1) {
                                     for (int64_t i = 0; i < n; ++i) d[o[1] + i] = D(s[o[0] + i]);

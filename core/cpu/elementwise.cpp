@@ -6,7 +6,10 @@
 namespace vg::cpu {
 
 namespace {
-template <typename T> T* base(const Tensor& t) { return static_cast<T*>(t.storage()->data()); }
+template <typename T>
+T* base(const Tensor& t) {
+    return static_cast<T*>(t.storage()->data());
+}
 bool unit(const auto& st) {
     for (int64_t s : st)
         if (s != 1) return false;
@@ -40,20 +43,21 @@ void unary_bwd(UnaryOp op, UnaryParams p, const Tensor& x, const Tensor& y, cons
         visit_unary(op, [&]<typename F>() {
             const T *xs = base<T>(x), *ys = base<T>(y), *gs = base<T>(dy);
             T* ds = base<T>(dx);
-            for_each_row<4>(
-                dx.shape(), {&x.strides(), &y.strides(), &dy.strides(), &dx.strides()},
-                {x.offset(), y.offset(), dy.offset(), dx.offset()},
-                [&](std::array<int64_t, 4> o, int64_t n, std::array<int64_t, 4> st) {
-                    const T *xp = xs + o[0], *yp = ys + o[1], *gp = gs + o[2];
-                    T* dp = ds + o[3];
-                    if (unit(st)) {
-                        for (int64_t i = 0; i < n; ++i) dp[i] = gp[i] * F::derivative(xp[i], yp[i], p);
-                    } else {
-                        for (int64_t i = 0; i < n; ++i)
-                            dp[i * st[3]] =
-                                gp[i * st[2]] * F::derivative(xp[i * st[0]], yp[i * st[1]], p);
-                    }
-                });
+            for_each_row<4>(dx.shape(), {&x.strides(), &y.strides(), &dy.strides(), &dx.strides()},
+                            {x.offset(), y.offset(), dy.offset(), dx.offset()},
+                            [&](std::array<int64_t, 4> o, int64_t n, std::array<int64_t, 4> st) {
+                                const T *xp = xs + o[0], *yp = ys + o[1], *gp = gs + o[2];
+                                T* dp = ds + o[3];
+                                if (unit(st)) {
+                                    for (int64_t i = 0; i < n; ++i)
+                                        dp[i] = gp[i] * F::derivative(xp[i], yp[i], p);
+                                } else {
+                                    for (int64_t i = 0; i < n; ++i)
+                                        dp[i * st[3]] =
+                                            gp[i * st[2]] *
+                                            F::derivative(xp[i * st[0]], yp[i * st[1]], p);
+                                }
+                            });
         });
     });
 }
@@ -69,7 +73,8 @@ void binary_fwd(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
                                 const T *ap = as + o[0], *bp = bs + o[1];
                                 T* yp = ys + o[2];
                                 if (unit(st)) {
-                                    for (int64_t i = 0; i < n; ++i) yp[i] = F::forward(ap[i], bp[i]);
+                                    for (int64_t i = 0; i < n; ++i)
+                                        yp[i] = F::forward(ap[i], bp[i]);
                                 } else {
                                     for (int64_t i = 0; i < n; ++i)
                                         yp[i * st[2]] = F::forward(ap[i * st[0]], bp[i * st[1]]);
@@ -91,19 +96,18 @@ void binary_bwd(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy,
             Shape zero = Shape::filled(dy.dim(), 0);
             const Shape& sa = da.defined() ? da.strides() : zero;
             const Shape& sb = db.defined() ? db.strides() : zero;
-            for_each_row<5>(
-                dy.shape(), {&a.strides(), &b.strides(), &dy.strides(), &sa, &sb},
-                {a.offset(), b.offset(), dy.offset(), da.defined() ? da.offset() : 0,
-                 db.defined() ? db.offset() : 0},
-                [&](std::array<int64_t, 5> o, int64_t n, std::array<int64_t, 5> st) {
-                    const T *ap = as + o[0], *bp = bs + o[1], *gp = gs + o[2];
-                    T *dap = das + o[3], *dbp = dbs + o[4];
-                    for (int64_t i = 0; i < n; ++i) {
-                        T av = ap[i * st[0]], bv = bp[i * st[1]], g = gp[i * st[2]];
-                        dap[i * st[3]] = g * F::d_da(av, bv);
-                        dbp[i * st[4]] = g * F::d_db(av, bv);
-                    }
-                });
+            for_each_row<5>(dy.shape(), {&a.strides(), &b.strides(), &dy.strides(), &sa, &sb},
+                            {a.offset(), b.offset(), dy.offset(), da.defined() ? da.offset() : 0,
+                             db.defined() ? db.offset() : 0},
+                            [&](std::array<int64_t, 5> o, int64_t n, std::array<int64_t, 5> st) {
+                                const T *ap = as + o[0], *bp = bs + o[1], *gp = gs + o[2];
+                                T *dap = das + o[3], *dbp = dbs + o[4];
+                                for (int64_t i = 0; i < n; ++i) {
+                                    T av = ap[i * st[0]], bv = bp[i * st[1]], g = gp[i * st[2]];
+                                    dap[i * st[3]] = g * F::d_da(av, bv);
+                                    dbp[i * st[4]] = g * F::d_db(av, bv);
+                                }
+                            });
         });
     });
 }

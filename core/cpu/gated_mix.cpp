@@ -9,8 +9,8 @@ namespace vg::cpu {
 
 // y[b,h,i,:] = (1 - g_h) c[b,h,i,:] + g_h p[h,i,:], then divided by its sum s[b,h,i] when
 // `normalize` (s stays undefined otherwise).
-void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize,
-                   int64_t B, int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s) {
+void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize, int64_t B,
+                   int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s) {
     dispatch_float(c.dtype(), "gated_mix", [&]<typename T>() {
         const T* cs = c.data<T>();
         const T* ps = p.data<T>();
@@ -19,22 +19,22 @@ void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool norma
         T* ss = normalize ? s.data<T>() : nullptr;
         parallel_for(B * H * N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(M, 1)),
                      [&](int64_t lo, int64_t hi) {
-            for (int64_t r = lo; r < hi; ++r) {
-                int64_t hr = r % (H * N);  // the (h, i) row of p
-                const T gate = gs[hr / N], keep = T(1) - gate;
-                const T* cr = cs + r * M;
-                const T* pr = ps + hr * M;
-                T* yr = ys + r * M;
-                for (int64_t j = 0; j < M; ++j) yr[j] = keep * cr[j] + gate * pr[j];
-                if (!normalize) continue;
-                T sum = 0;
+                         for (int64_t r = lo; r < hi; ++r) {
+                             int64_t hr = r % (H * N);  // the (h, i) row of p
+                             const T gate = gs[hr / N], keep = T(1) - gate;
+                             const T* cr = cs + r * M;
+                             const T* pr = ps + hr * M;
+                             T* yr = ys + r * M;
+                             for (int64_t j = 0; j < M; ++j) yr[j] = keep * cr[j] + gate * pr[j];
+                             if (!normalize) continue;
+                             T sum = 0;
 #pragma omp simd reduction(+ : sum)
-                for (int64_t j = 0; j < M; ++j) sum += yr[j];
-                ss[r] = sum;
-                const T inv = T(1) / sum;
-                for (int64_t j = 0; j < M; ++j) yr[j] *= inv;
-            }
-        });
+                             for (int64_t j = 0; j < M; ++j) sum += yr[j];
+                             ss[r] = sum;
+                             const T inv = T(1) / sum;
+                             for (int64_t j = 0; j < M; ++j) yr[j] *= inv;
+                         }
+                     });
     });
 }
 
@@ -57,34 +57,34 @@ void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tens
         T* dgs = dg_rows.data<T>();
         parallel_for(H * N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(B * M, 1)),
                      [&](int64_t lo, int64_t hi) {
-            for (int64_t hr = lo; hr < hi; ++hr) {
-                const T gate = gs[hr / N], keep = T(1) - gate;
-                const T* pr = ps + hr * M;
-                T* dpr = dps + hr * M;
-                for (int64_t j = 0; j < M; ++j) dpr[j] = 0;
-                T dgate = 0;
-                for (int64_t b = 0; b < B; ++b) {
-                    int64_t r = b * H * N + hr;
-                    const T* cr = cs + r * M;
-                    const T* gr = dys + r * M;
-                    T* dcr = dcs + r * M;
-                    T dot = 0, inv = 1;
-                    if (normalize) {
-                        const T* yr = ys + r * M;
+                         for (int64_t hr = lo; hr < hi; ++hr) {
+                             const T gate = gs[hr / N], keep = T(1) - gate;
+                             const T* pr = ps + hr * M;
+                             T* dpr = dps + hr * M;
+                             for (int64_t j = 0; j < M; ++j) dpr[j] = 0;
+                             T dgate = 0;
+                             for (int64_t b = 0; b < B; ++b) {
+                                 int64_t r = b * H * N + hr;
+                                 const T* cr = cs + r * M;
+                                 const T* gr = dys + r * M;
+                                 T* dcr = dcs + r * M;
+                                 T dot = 0, inv = 1;
+                                 if (normalize) {
+                                     const T* yr = ys + r * M;
 #pragma omp simd reduction(+ : dot)
-                        for (int64_t j = 0; j < M; ++j) dot += gr[j] * yr[j];
-                        inv = T(1) / ss[r];
-                    }
-                    for (int64_t j = 0; j < M; ++j) {
-                        T da = (gr[j] - dot) * inv;
-                        dcr[j] = keep * da;
-                        dpr[j] += gate * da;
-                        dgate += da * (pr[j] - cr[j]);
-                    }
-                }
-                dgs[hr] = dgate;
-            }
-        });
+                                     for (int64_t j = 0; j < M; ++j) dot += gr[j] * yr[j];
+                                     inv = T(1) / ss[r];
+                                 }
+                                 for (int64_t j = 0; j < M; ++j) {
+                                     T da = (gr[j] - dot) * inv;
+                                     dcr[j] = keep * da;
+                                     dpr[j] += gate * da;
+                                     dgate += da * (pr[j] - cr[j]);
+                                 }
+                             }
+                             dgs[hr] = dgate;
+                         }
+                     });
     });
 }
 

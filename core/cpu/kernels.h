@@ -12,8 +12,8 @@ namespace vg {
 
 // Geometry of a 2-D convolution (NCHW input, OIHW weight, groups = 1).
 struct ConvGeom {
-    int64_t B, C, H, W;    // input
-    int64_t O, kh, kw;     // output channels, kernel
+    int64_t B, C, H, W;      // input
+    int64_t O, kh, kw;       // output channels, kernel
     int64_t sh, sw, ph, pw;  // stride, padding
     int64_t Ho() const { return (H + 2 * ph - kh) / sh + 1; }
     int64_t Wo() const { return (W + 2 * pw - kw) / sw + 1; }
@@ -42,7 +42,8 @@ void binary_fwd(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);  // y
 // either output may be undefined when not needed.
 void binary_bwd(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor& da,
                 Tensor& db);
-void where_fwd(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& y);  // cond != 0 ? a : b
+void where_fwd(const Tensor& cond, const Tensor& a, const Tensor& b,
+               Tensor& y);  // cond != 0 ? a : b
 
 // reduce.cpp: x contiguous viewed as [O, R, I]; reduce over R ----------------------------------
 void sum_mid(const Tensor& x, int64_t O, int64_t R, int64_t I, Tensor& y);  // y [O, I]
@@ -59,8 +60,8 @@ void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log);
 
 // gated_mix.cpp: GPSA's gate; c, y, dy, dc [B, H, N, M], p, dp [H, N, M], g [H], s [B, H, N],
 // dg_rows [H, N], all contiguous. s is written / read only when `normalize`.
-void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize,
-                   int64_t B, int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s);
+void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool normalize, int64_t B,
+                   int64_t H, int64_t N, int64_t M, Tensor& y, Tensor& s);
 void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tensor& y,
                    const Tensor& s, const Tensor& dy, bool normalize, int64_t B, int64_t H,
                    int64_t N, int64_t M, Tensor& dc, Tensor& dp, Tensor& dg_rows);

@@ -14,7 +14,8 @@ namespace vg::cpu {
 constexpr int64_t kParallelGrain = 32768;
 
 // Calls f(begin, end) over [0, n) split across the pool when n is large enough.
-template <typename F> void parallel_for(int64_t n, int64_t grain, F&& f) {
+template <typename F>
+void parallel_for(int64_t n, int64_t grain, F&& f) {
     if (n <= grain || omp_get_max_threads() == 1 || omp_in_parallel()) {
         if (n > 0) f(int64_t(0), n);
         return;

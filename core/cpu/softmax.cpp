@@ -12,7 +12,8 @@ int64_t row_grain(int64_t C) {
     return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1));
 }
 // float rows use the vectorisable exp of core/math.h (libm's expf is scalar); double keeps libm.
-template <typename T> T row_exp(T x) {
+template <typename T>
+T row_exp(T x) {
     if constexpr (sizeof(T) == 4) return math::exp_approx(x);
     return std::exp(x);
 }

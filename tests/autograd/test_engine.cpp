@@ -7,8 +7,8 @@ using vg::test::uniform;
 
 TEST_CASE("shared subgraphs accumulate their gradients") {
     Tensor x = Tensor::from_vector({1.0, 2.0, 3.0}, {3}, DType::F64).requires_grad_();
-    Tensor s = exp(x);                   // used twice below
-    Tensor y = sum(s * s + s * 3.0);     // dy/dx = 2 e^{2x} + 3 e^x
+    Tensor s = exp(x);                // used twice below
+    Tensor y = sum(s * s + s * 3.0);  // dy/dx = 2 e^{2x} + 3 e^x
     y.backward();
     for (int i = 0; i < 3; ++i) {
         double v = double(i + 1);
@@ -66,7 +66,7 @@ TEST_CASE("backward frees the saved tensors of the graph") {
     CHECK(Storage::live_count() <= before + 2);
 }
 
-TEST_CASE("backward twice without retain_graph is a clear error; with it, it works") {
+TEST_CASE("backward twice without retain_graph is a clear error - with it, it works") {
     Tensor x = Tensor::ones({3}, DType::F64).requires_grad_();
     Tensor y = sum(exp(x));
     y.backward({}, /*retain_graph=*/true);

@@ -50,7 +50,7 @@ TEST_CASE("writes through a view are visible in the base") {
     CHECK(y.to_vector() == std::vector<double>{0, 2, 4, 1, 3, 5});
 }
 
-TEST_CASE("contiguous copies only when needed; reshape of a non-contiguous view copies") {
+TEST_CASE("contiguous copies only when needed - reshape of a non-contiguous view copies") {
     Tensor x = Tensor::arange(6, DType::F64).reshape({2, 3});
     CHECK(x.contiguous().storage() == x.storage());
     Tensor t = x.transpose(0, 1);

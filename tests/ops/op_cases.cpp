@@ -38,12 +38,18 @@ std::vector<OpCase> elementwise_cases() {
         binary_case("pow", pow, 0.5, 2),
         {"maximum", {{3, 4}, {3, 4}}, -2, 2, [](const Ts& x) { return maximum(x[0], x[1]); }},
         {"minimum", {{3, 4}, {3, 4}}, -2, 2, [](const Ts& x) { return minimum(x[0], x[1]); }},
-        {"where", {{3, 4}, {3, 1}}, -2, 2,
+        {"where",
+         {{3, 4}, {3, 1}},
+         -2,
+         2,
          [](const Ts& x) {
              Tensor cond = Tensor::from_vector({1, 0, 1, 1}, {4}, x[0].dtype(), x[0].device());
              return where(cond, x[0], x[1]);
          }},
-        {"comparison", {{3, 4}, {3, 4}}, -2, 2,
+        {"comparison",
+         {{3, 4}, {3, 4}},
+         -2,
+         2,
          [](const Ts& x) { return add(mul(lt(x[0], x[1]), x[0]), mul(ge(x[0], x[1]), x[1])); }},
     };
     return c;
@@ -53,29 +59,68 @@ std::vector<OpCase> reduce_cases() {
     return {
         {"sum_all", {{3, 4}}, -2, 2, [](const Ts& x) { return sum(x[0]); }},
         {"sum_dim1", {{3, 4, 2}}, -2, 2, [](const Ts& x) { return sum(x[0], {1}); }},
-        {"sum_dims02_keepdim", {{3, 4, 2}}, -2, 2, [](const Ts& x) { return sum(x[0], {0, 2}, true); }},
+        {"sum_dims02_keepdim",
+         {{3, 4, 2}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return sum(x[0], {0, 2}, true);
+         }},
         {"sum_dim0", {{3, 4}}, -2, 2, [](const Ts& x) { return sum(x[0], {0}); }},
         {"mean_last", {{3, 4}}, -2, 2, [](const Ts& x) { return mean(x[0], {-1}, true); }},
         {"var_unbiased", {{3, 5}}, -2, 2, [](const Ts& x) { return var(x[0], {1}); }},
         {"var_biased_all", {{3, 5}}, -2, 2, [](const Ts& x) { return var(x[0], {}, 0); }},
-        {"max_dim", {{3, 5}}, -2, 2, [](const Ts& x) { return max(x[0], 1).values; }, 1e-5, 1e-3,
+        {"max_dim",
+         {{3, 5}},
+         -2,
+         2,
+         [](const Ts& x) { return max(x[0], 1).values; },
+         1e-5,
+         1e-3,
          /*broadcast_ok=*/false},
-        {"max_dim0_keepdim", {{4, 3}}, -2, 2, [](const Ts& x) { return max(x[0], 0, true).values; },
-         1e-5, 1e-3, false},
+        {"max_dim0_keepdim",
+         {{4, 3}},
+         -2,
+         2,
+         [](const Ts& x) { return max(x[0], 0, true).values; },
+         1e-5,
+         1e-3,
+         false},
     };
 }
 
 std::vector<OpCase> view_cases() {
     // Each view is followed by a weighted multiply so that position errors change the result.
     return {
-        {"reshape", {{3, 4}}, -2, 2, [](const Ts& x) { return x[0].reshape({2, 6}); }},
+        {"reshape",
+         {{3, 4}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return x[0].reshape({2, 6});
+         }},
         {"view_flatten", {{3, 4, 2}}, -2, 2, [](const Ts& x) { return x[0].flatten(1); }},
-        {"permute", {{2, 3, 4}}, -2, 2, [](const Ts& x) { return x[0].permute({2, 0, 1}).contiguous(); }},
+        {"permute",
+         {{2, 3, 4}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return x[0].permute({2, 0, 1}).contiguous();
+         }},
         {"transpose", {{3, 4}}, -2, 2, [](const Ts& x) { return x[0].transpose(0, 1); }},
         {"narrow", {{3, 5}}, -2, 2, [](const Ts& x) { return x[0].narrow(1, 1, 3); }},
         {"select", {{3, 5}}, -2, 2, [](const Ts& x) { return x[0].select(0, 2); }},
-        {"expand", {{3, 1}}, -2, 2, [](const Ts& x) { return x[0].expand({2, 3, 4}); }},
-        {"squeeze_unsqueeze", {{3, 4}}, -2, 2,
+        {"expand",
+         {{3, 1}},
+         -2,
+         2,
+         [](const Ts& x) {
+             return x[0].expand({2, 3, 4});
+         }},
+        {"squeeze_unsqueeze",
+         {{3, 4}},
+         -2,
+         2,
          [](const Ts& x) { return x[0].unsqueeze(1).unsqueeze(0).squeeze(2); }},
         {"clone", {{3, 4}}, -2, 2, [](const Ts& x) { return x[0].clone(); }},
     };

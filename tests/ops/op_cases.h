@@ -11,11 +11,11 @@ namespace vg::test {
 
 struct OpCase {
     std::string name;
-    std::vector<Shape> shapes;  // float inputs; index/label inputs are built inside fn
+    std::vector<Shape> shapes;   // float inputs; index/label inputs are built inside fn
     double lo = -2.0, hi = 2.0;  // input value range (keep away from kinks and poles)
     std::function<Tensor(const std::vector<Tensor>&)> fn;
     double atol = 1e-5, rtol = 1e-3;  // gradcheck tolerances (PyTorch's defaults)
-    bool broadcast_ok = true;  // false where identical broadcast rows create ties (max)
+    bool broadcast_ok = true;         // false where identical broadcast rows create ties (max)
     bool differentiable = true;
 };
 

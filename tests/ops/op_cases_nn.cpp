@@ -1,5 +1,5 @@
-// Op table rows for matmul, linear, gated_mix, softmax, layer_norm and the cross-entropy losses (conv2d
-// rows live in op_cases_conv.cpp).
+// Op table rows for matmul, linear, gated_mix, softmax, layer_norm and the cross-entropy losses
+// (conv2d rows live in op_cases_conv.cpp).
 #include "tests/ops/op_cases.h"
 
 namespace vg::test {
@@ -23,7 +23,10 @@ std::vector<OpCase> nn_op_cases() {
         {"matmul_2d_by_3d", {{3, 4}, {2, 4, 5}}, -2, 2, mm},
         {"matmul_1d_by_2d", {{4}, {4, 5}}, -2, 2, mm},
         {"matmul_2d_by_1d", {{3, 4}, {4}}, -2, 2, mm},
-        {"matmul_scaled_broadcast", {{2, 3, 4, 5}, {3, 5, 6}}, -2, 2,
+        {"matmul_scaled_broadcast",
+         {{2, 3, 4, 5}, {3, 5, 6}},
+         -2,
+         2,
          [](const Ts& x) { return matmul(x[0], x[1], -0.37); }},
         {"matmul_1d_by_1d", {{4}, {4}}, -2, 2, mm},
         {"matmul_1d_by_3d", {{4}, {2, 4, 3}}, -2, 2, mm},
@@ -40,9 +43,15 @@ std::vector<OpCase> nn_op_cases() {
          2,
          [](const Ts& x) { return linear(x[0], x[1], x[2]); }},
         // Positive maps (as attention rows are), so the renormalising row sums stay away from 0.
-        {"gated_mix_normalized", {{2, 3, 4, 5}, {3, 4, 5}, {3}}, 0.2, 1.0,
+        {"gated_mix_normalized",
+         {{2, 3, 4, 5}, {3, 4, 5}, {3}},
+         0.2,
+         1.0,
          [](const Ts& x) { return gated_mix(x[0], x[1], sigmoid(x[2]), true); }},
-        {"gated_mix_plain", {{2, 3, 4, 5}, {3, 4, 5}, {3}}, 0.2, 1.0,
+        {"gated_mix_plain",
+         {{2, 3, 4, 5}, {3, 4, 5}, {3}},
+         0.2,
+         1.0,
          [](const Ts& x) { return gated_mix(x[0], x[1], x[2], false); }},
         {"softmax_last", {{3, 5}}, -2, 2, [](const Ts& x) { return softmax(x[0], -1); }},
         {"softmax_dim0", {{4, 3}}, -2, 2, [](const Ts& x) { return softmax(x[0], 0); }},

@@ -12,7 +12,8 @@ TEST_CASE("gradcheck: every op-table row on every layout") {
     int checked = 0;
     for (const OpCase& c : cases) {
         if (!c.differentiable) continue;
-        for (Layout l : {Layout::Contiguous, Layout::Transposed, Layout::Offset, Layout::Broadcast}) {
+        for (Layout l :
+             {Layout::Contiguous, Layout::Transposed, Layout::Offset, Layout::Broadcast}) {
             if (l == Layout::Broadcast && !c.broadcast_ok) continue;
             bool applies = false;
             for (const Shape& s : c.shapes) applies |= layout_applies(l, s);
@@ -20,10 +21,12 @@ TEST_CASE("gradcheck: every op-table row on every layout") {
             std::vector<Tensor> leaves;
             uint64_t seed = 11;
             for (const Shape& s : c.shapes)
-                leaves.push_back(uniform(leaf_shape(l, s), c.lo, c.hi, DType::F64, seed++).requires_grad_());
+                leaves.push_back(
+                    uniform(leaf_shape(l, s), c.lo, c.hi, DType::F64, seed++).requires_grad_());
             auto f = [&](const std::vector<Tensor>& xs) {
                 std::vector<Tensor> views;
-                for (size_t i = 0; i < xs.size(); ++i) views.push_back(layout_view(l, xs[i], c.shapes[i]));
+                for (size_t i = 0; i < xs.size(); ++i)
+                    views.push_back(layout_view(l, xs[i], c.shapes[i]));
                 return c.fn(views);
             };
             GradcheckOptions opt;

@@ -41,7 +41,8 @@ TEST_CASE("float32 GELU and softmax track the float64 results") {
     MESSAGE("float32 gelu: worst error ", worst, " (relative beyond |y| = 1)");
     CHECK(worst < 1e-6);
     Tensor logits = test::uniform({64, 65}, -30, 30, DType::F64);
-    std::vector<double> p64 = softmax(logits).to_vector(), p32 = softmax(logits.to(DType::F32)).to_vector();
+    std::vector<double> p64 = softmax(logits).to_vector(),
+                        p32 = softmax(logits.to(DType::F32)).to_vector();
     double wp = 0;
     for (size_t i = 0; i < p64.size(); ++i) wp = std::max(wp, std::fabs(p64[i] - p32[i]));
     MESSAGE("float32 softmax: worst absolute error ", wp);
@@ -55,9 +56,11 @@ TEST_CASE("vectorised float exp and erf stay within a few ulp of the float64 fun
         double e = std::exp(double(x));
         worst_exp = std::max(worst_exp, std::fabs(double(math::exp_approx(x)) - e) / e);
         float z = -6.0f + 12.0f * float(i) / 400000.0f;
-        worst_erf = std::max(worst_erf, std::fabs(double(math::erf_approx(z)) - std::erf(double(z))));
+        worst_erf =
+            std::max(worst_erf, std::fabs(double(math::erf_approx(z)) - std::erf(double(z))));
     }
-    MESSAGE("exp_approx worst relative error ", worst_exp, ", erf_approx worst absolute error ", worst_erf);
+    MESSAGE("exp_approx worst relative error ", worst_exp, ", erf_approx worst absolute error ",
+            worst_erf);
     CHECK(worst_exp < 4 * 1.2e-7);  // float's ulp at 1 is 1.19e-7
     CHECK(worst_erf < 4 * 1.2e-7);
     CHECK(math::exp_approx(0.0f) == 1.0f);

@@ -159,7 +159,8 @@ TEST_CASE("gated_mix equals its composite form, forward and every gradient") {
             }
             sum(y * w).backward();
             auto& out = k == 0 ? fused : composite;
-            out = {y.to_vector(), c.grad().to_vector(), p.grad().to_vector(), lam.grad().to_vector()};
+            out = {y.to_vector(), c.grad().to_vector(), p.grad().to_vector(),
+                   lam.grad().to_vector()};
             for (Tensor* t : {&c, &p, &lam}) t->set_grad(Tensor());
         }
         for (size_t i = 0; i < fused.size(); ++i) check_close(fused[i], composite[i], 1e-13);

@@ -205,8 +205,8 @@ TEST_CASE("indexing, shape, dropout and conv2d errors name the op and the shapes
                          doctest::Contains("stack: tensor 1 has shape [4, 3]"), vg::Error);
     CHECK_THROWS_WITH_AS(split(x, {1, 2}, 1), doctest::Contains("split: chunk sizes sum to 3"),
                          vg::Error);
-    CHECK_THROWS_WITH_AS(unbind(Tensor::scalar(1.0), 0), doctest::Contains("unbind: cannot unbind a 0-d"),
-                         vg::Error);
+    CHECK_THROWS_WITH_AS(unbind(Tensor::scalar(1.0), 0),
+                         doctest::Contains("unbind: cannot unbind a 0-d"), vg::Error);
     CHECK_THROWS_WITH_AS(unbind(x, 2), doctest::Contains("unbind"), vg::Error);
     CHECK_THROWS_WITH_AS(pad(x, {1}), doctest::Contains("pad"), vg::Error);
     CHECK_THROWS_WITH_AS(pad(x, {1, -1}), doctest::Contains("pad: negative"), vg::Error);

@@ -7,9 +7,9 @@
 #include <set>
 
 #include "tests/helpers.h"
-#include "train/augment.h"
-#include "train/loader.h"
-#include "train/randaugment.h"
+#include "train/augment/augment.h"
+#include "train/augment/randaugment.h"
+#include "train/run/loader.h"
 
 using namespace vg;
 
@@ -19,7 +19,8 @@ ImageU8 pattern(ImageShape s, int salt = 0) {
     ImageU8 img(s);
     for (int c = 0; c < s.c; ++c)
         for (int y = 0; y < s.h; ++y)
-            for (int x = 0; x < s.w; ++x) img.at(c, y, x) = uint8_t((c * 71 + y * 13 + x * 7 + salt * 29 + x * y) & 255);
+            for (int x = 0; x < s.w; ++x)
+                img.at(c, y, x) = uint8_t((c * 71 + y * 13 + x * 7 + salt * 29 + x * y) & 255);
     return img;
 }
 
@@ -31,16 +32,18 @@ std::shared_ptr<InMemoryDataset> synthetic(int n, ImageShape s = {3, 32, 32}, in
     return ds;
 }
 
-std::vector<float> run_train(const ImageU8& img, const AugmentConfig& cfg, uint64_t seed, uint64_t item) {
+std::vector<float> run_train(const ImageU8& img, const AugmentConfig& cfg, uint64_t seed,
+                             uint64_t item) {
     std::vector<float> out(size_t(img.shape.numel()));
     SampleRng rng(seed, RngStream::Sample, 0, item);
     augment_train(img, cfg, cifar10_stats(), rng, out.data());
     return out;
 }
 
-const RaOp kAllOps[] = {RaOp::AutoContrast, RaOp::Equalize, RaOp::Invert, RaOp::Rotate, RaOp::Posterize,
-                        RaOp::Solarize, RaOp::SolarizeAdd, RaOp::Color, RaOp::Contrast, RaOp::Brightness,
-                        RaOp::Sharpness, RaOp::ShearX, RaOp::ShearY, RaOp::TranslateXRel, RaOp::TranslateYRel};
+const RaOp kAllOps[] = {RaOp::AutoContrast, RaOp::Equalize,      RaOp::Invert,       RaOp::Rotate,
+                        RaOp::Posterize,    RaOp::Solarize,      RaOp::SolarizeAdd,  RaOp::Color,
+                        RaOp::Contrast,     RaOp::Brightness,    RaOp::Sharpness,    RaOp::ShearX,
+                        RaOp::ShearY,       RaOp::TranslateXRel, RaOp::TranslateYRel};
 
 }  // namespace
 
@@ -71,9 +74,11 @@ TEST_CASE("augment: normalisation uses (v/255 - mean)/std per channel") {
     const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
     for (int c = 0; c < 3; ++c)
         for (int i = 0; i < 16; ++i)
-            CHECK(out[size_t(c * 16 + i)] == doctest::Approx((img.plane(c)[i] / 255.0 - mean[c]) / sd[c]).epsilon(1e-5));
+            CHECK(out[size_t(c * 16 + i)] ==
+                  doctest::Approx((img.plane(c)[i] / 255.0 - mean[c]) / sd[c]).epsilon(1e-5));
     AugmentConfig cfg;
-    CHECK(select_stats(cfg, cifar10_stats()).mean[0] == 0.4914f);  // §9.2 default: dataset statistics
+    CHECK(select_stats(cfg, cifar10_stats()).mean[0] ==
+          0.4914f);  // §9.2 default: dataset statistics
     cfg.norm = NormChoice::ImageNet;
     CHECK(select_stats(cfg, cifar10_stats()).mean[0] == 0.485f);
     auto fill = fill_color(imagenet_stats());  // timm: round(255 * mean)
@@ -92,7 +97,7 @@ TEST_CASE("augment: the train chain is deterministic for a seed and varies acros
     CHECK(run_train(img, AugmentConfig::none(), 3, 0) == ref);
 }
 
-TEST_CASE("randaugment: every op keeps the shape; identity at magnitude 0 where timm defines one") {
+TEST_CASE("randaugment: every op keeps the shape - identity at magnitude 0 where timm defines one") {
     ImageU8 img = pattern({3, 32, 32}, 3);
     std::array<uint8_t, 3> fill{125, 123, 114};
     for (bool inc : {true, false})
@@ -108,12 +113,14 @@ TEST_CASE("randaugment: every op keeps the shape; identity at magnitude 0 where 
                 }
     // Magnitude 0 is the identity for the geometric ops, the Increasing enhance ops,
     // SolarizeIncreasing (threshold 256) and SolarizeAdd (add 0).
-    for (RaOp op : {RaOp::Rotate, RaOp::ShearX, RaOp::ShearY, RaOp::TranslateXRel, RaOp::TranslateYRel, RaOp::Color,
-                    RaOp::Contrast, RaOp::Brightness, RaOp::Sharpness, RaOp::Solarize, RaOp::SolarizeAdd})
+    for (RaOp op : {RaOp::Rotate, RaOp::ShearX, RaOp::ShearY, RaOp::TranslateXRel,
+                    RaOp::TranslateYRel, RaOp::Color, RaOp::Contrast, RaOp::Brightness,
+                    RaOp::Sharpness, RaOp::Solarize, RaOp::SolarizeAdd})
         for (Interp ip : {Interp::Nearest, Interp::Bilinear, Interp::Bicubic}) {
             SampleRng rng(5, RngStream::Sample, 0, 0);
             CAPTURE(ra_op_name(op, true));
-            CHECK(ra_apply(op, img, ra_level_to_arg(op, 0.0, true, 0.45, rng), fill, ip).data == img.data);
+            CHECK(ra_apply(op, img, ra_level_to_arg(op, 0.0, true, 0.45, rng), fill, ip).data ==
+                  img.data);
         }
     // The grey-level ops against direct formulas.
     ImageU8 inv = ra_apply(RaOp::Invert, img, 0, fill, Interp::Nearest);
@@ -179,8 +186,10 @@ TEST_CASE("randaugment: geometry and histogram ops against direct formulas") {
     // Colour factor 0 is the PIL luma grey image.
     ImageU8 grey = ra_apply(RaOp::Color, img, 0.0, fill, Interp::Nearest);
     for (int i = 0; i < 1024; i += 17) {
-        uint32_t l = (uint32_t(img.data[size_t(i)]) * 19595 + uint32_t(img.data[size_t(1024 + i)]) * 38470 +
-                      uint32_t(img.data[size_t(2048 + i)]) * 7471 + 0x8000) >> 16;
+        uint32_t l =
+            (uint32_t(img.data[size_t(i)]) * 19595 + uint32_t(img.data[size_t(1024 + i)]) * 38470 +
+             uint32_t(img.data[size_t(2048 + i)]) * 7471 + 0x8000) >>
+            16;
         for (int c = 0; c < 3; ++c) CHECK(grey.data[size_t(c * 1024 + i)] == l);
     }
 }
@@ -197,7 +206,8 @@ TEST_CASE("augment: random erasing replaces one rectangle within the area bounds
             for (int xx = 0; xx < 32; ++xx)
                 if (x[size_t(y * 32 + xx)] != 0.25f) {
                     ++changed;
-                    y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, xx), x1 = std::max(x1, xx);
+                    y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, xx),
+                    x1 = std::max(x1, xx);
                 }
         REQUIRE(changed > 0);
         CHECK(changed == (y1 - y0 + 1) * (x1 - x0 + 1));  // a filled rectangle
@@ -227,7 +237,8 @@ TEST_CASE("augment: mixup and cutmix targets sum to 1 and cutmix lambda is the b
         std::vector<float> orig = x;
         apply_mix(x.data(), b, s, mp);
         if (mp.cutmix) {
-            CHECK(mp.lam == doctest::Approx(1.0 - double((mp.y1 - mp.y0) * (mp.x1 - mp.x0)) / (s.h * s.w)));
+            CHECK(mp.lam ==
+                  doctest::Approx(1.0 - double((mp.y1 - mp.y0) * (mp.x1 - mp.x0)) / (s.h * s.w)));
             for (int i = 0; i < b; ++i)
                 for (int c = 0; c < 3; ++c)
                     for (int y = 0; y < s.h; ++y)
@@ -235,7 +246,8 @@ TEST_CASE("augment: mixup and cutmix targets sum to 1 and cutmix lambda is the b
                             bool in = y >= mp.y0 && y < mp.y1 && xx >= mp.x0 && xx < mp.x1;
                             int src = in ? b - 1 - i : i;
                             size_t off = size_t((c * s.h + y) * s.w + xx);
-                            CHECK(x[size_t(i * s.numel()) + off] == orig[size_t(src * s.numel()) + off]);
+                            CHECK(x[size_t(i * s.numel()) + off] ==
+                                  orig[size_t(src * s.numel()) + off]);
                         }
         } else {
             for (int i = 0; i < b; ++i)
@@ -274,7 +286,7 @@ TEST_CASE("augment: mixup and cutmix targets sum to 1 and cutmix lambda is the b
     CHECK(draw_mix(cfg, 0, 8, 8, rng).cutmix);
 }
 
-TEST_CASE("loader: epoch order is a seeded permutation; RASampler repeats each index 3 times") {
+TEST_CASE("loader: epoch order is a seeded permutation - RASampler repeats each index 3 times") {
     auto o = epoch_order(100, 7, 0, true);
     std::vector<int64_t> sorted = o;
     std::sort(sorted.begin(), sorted.end());
@@ -289,7 +301,7 @@ TEST_CASE("loader: epoch order is a seeded permutation; RASampler repeats each i
     CHECK(ra.size() == 512);  // floor(600 / 256) * 256
     for (size_t i = 0; i + 2 < ra.size(); i += 3) CHECK((ra[i] == ra[i + 1] && ra[i] == ra[i + 2]));
     CHECK(std::set<int64_t>(ra.begin(), ra.end()).size() == 171);  // ceil(512 / 3) distinct images
-    CHECK(epoch_order(600, 3, 2, true, 3, 4).size() == 128);       // world of 4: each rank a quarter
+    CHECK(epoch_order(600, 3, 2, true, 3, 4).size() == 128);  // world of 4: each rank a quarter
 }
 
 TEST_CASE("loader: batches are identical for 0, 1 and 2 workers, and differ across seeds") {
@@ -332,7 +344,11 @@ TEST_CASE("loader: batches are identical for 0, 1 and 2 workers, and differ acro
     REQUIRE(other.next(b));
     CHECK(b.images.to_vector() != ref[0]);
     // make_batch builds the same batch synchronously.
-    Loader again(ds, [&] { LoaderConfig c = cfg; c.seed = 123; return c; }());
+    Loader again(ds, [&] {
+        LoaderConfig c = cfg;
+        c.seed = 123;
+        return c;
+    }());
     CHECK(again.make_batch(1, 2).images.to_vector() == ref[2 * (4 + 2)]);
 }
 
@@ -380,19 +396,25 @@ TEST_CASE("loader: eval mode normalises only, keeps dataset order and the last p
             CHECK(b.labels.to_vector_i64()[size_t(i)] == ds->label(seen + i));
             std::vector<float> ref(3072);
             normalize(ds->get(seen + i).image, cifar10_stats(), ref.data());
-            for (int j = 0; j < 3072; j += 101) CHECK(x[size_t(i * 3072 + j)] == double(ref[size_t(j)]));
+            for (int j = 0; j < 3072; j += 101)
+                CHECK(x[size_t(i * 3072 + j)] == double(ref[size_t(j)]));
         }
         seen += n;
     }
     CHECK(seen == 25);
-    CHECK_THROWS_WITH_AS(Loader(ds, [] { LoaderConfig c; c.batch_size = 0; return c; }()),
+    CHECK_THROWS_WITH_AS(Loader(ds,
+                                [] {
+                                    LoaderConfig c;
+                                    c.batch_size = 0;
+                                    return c;
+                                }()),
                          doctest::Contains("batch_size"), vg::Error);
 }
 
 TEST_CASE("randaugment: ops match Pillow 9.4 on a synthetic image (checksums from PIL)") {
-    // Reference: PIL.Image / ImageOps / ImageEnhance applied, as timm does, to pattern({3,32,32}, 2)
-    // in HWC layout with fillcolor (125, 123, 114); sums taken over the CHW-flattened output, the
-    // second one weighted by (flat index + 1) so misplaced pixels show.
+    // Reference: PIL.Image / ImageOps / ImageEnhance applied, as timm does, to pattern({3,32,32},
+    // 2) in HWC layout with fillcolor (125, 123, 114); sums taken over the CHW-flattened output,
+    // the second one weighted by (flat index + 1) so misplaced pixels show.
     struct Ref {
         RaOp op;
         double arg;
@@ -429,7 +451,8 @@ TEST_CASE("randaugment: ops match Pillow 9.4 on a synthetic image (checksums fro
     }
 }
 
-TEST_CASE("loader: one-channel 28x28 images (Fashion-MNIST shape) go through the full train chain") {
+TEST_CASE(
+    "loader: one-channel 28x28 images (Fashion-MNIST shape) go through the full train chain") {
     auto ds = synthetic(12, {1, 28, 28});
     LoaderConfig cfg;
     cfg.batch_size = 4;

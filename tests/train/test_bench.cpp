@@ -2,13 +2,14 @@
 // micro step returning finite numbers, and the option errors.
 #include "models/registry.h"
 #include "tests/helpers.h"
-#include "train/bench.h"
+#include "train/bench/bench.h"
 
 using namespace vg;
 
 TEST_CASE("bench: micro configurations match the peer figures' parameter counts") {
     // D96, H4, L6 (ConViT: 4 GPSA layers), patch 4, 32x32, 10 classes.
-    models::ModelConfig c = bench::bench_config("convit_micro"), d = bench::bench_config("deit_micro");
+    models::ModelConfig c = bench::bench_config("convit_micro"),
+                        d = bench::bench_config("deit_micro");
     CHECK(models::count_parameters(c) == 681498);
     CHECK(models::count_parameters(d) == 683242);
     CHECK(models::count_parameters(bench::bench_config("convit_ti4")) == 5355858);
@@ -40,8 +41,8 @@ TEST_CASE("bench: one micro step returns finite numbers") {
         CHECK(r.step.median > 0);
         CHECK(r.forward.reps == 1);
         CHECK(r.peak_bytes > 0);
-        CHECK(r.flops_per_step == doctest::Approx(
-                                      3.0 * 2 * double(models::forward_flops(bench::bench_config(m)))));
+        CHECK(r.flops_per_step ==
+              doctest::Approx(3.0 * 2 * double(models::forward_flops(bench::bench_config(m)))));
     }
 }
 

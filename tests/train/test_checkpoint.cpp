@@ -12,9 +12,9 @@
 #include "core/safetensors.h"
 #include "tests/helpers.h"
 #include "tests/train/train_fixtures.h"
-#include "train/checkpoint.h"
-#include "train/signals.h"
-#include "train/trainer.h"
+#include "train/run/checkpoint.h"
+#include "train/run/signals.h"
+#include "train/run/trainer.h"
 
 using namespace vg;
 namespace fs = std::filesystem;

@@ -1,5 +1,7 @@
 // Dataset readers: CIFAR-10/100 and Fashion-MNIST on synthetic files written here, their error
 // messages, the data-root rule, and the real CIFAR-10 when it is present.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,12 +9,10 @@
 #include <set>
 #include <vector>
 
-#include <unistd.h>
-
 #include "tests/helpers.h"
-#include "train/cifar.h"
-#include "train/data_paths.h"
-#include "train/fashion_mnist.h"
+#include "train/data/cifar.h"
+#include "train/data/data_paths.h"
+#include "train/data/fashion_mnist.h"
 
 namespace fs = std::filesystem;
 using namespace vg;
@@ -21,7 +21,8 @@ namespace {
 
 // A fresh, empty temporary directory unique to this process and `tag`.
 fs::path temp_dir(const std::string& tag) {
-    fs::path d = fs::temp_directory_path() / ("vg_test_data_" + std::to_string(::getpid()) + "_" + tag);
+    fs::path d =
+        fs::temp_directory_path() / ("vg_test_data_" + std::to_string(::getpid()) + "_" + tag);
     fs::remove_all(d);
     fs::create_directories(d);
     return d;
@@ -63,7 +64,8 @@ TEST_CASE("cifar: synthetic CIFAR-10 file reads back exact pixels and labels") {
         // Record layout: plane c, row y, column x at byte c*1024 + y*32 + x.
         for (int c = 0; c < 3; ++c)
             for (int y = 0; y < 32; y += 7)
-                for (int x = 0; x < 32; x += 5) CHECK(s.image.at(c, y, x) == pixel_value(r, c * 1024 + y * 32 + x));
+                for (int x = 0; x < 32; x += 5)
+                    CHECK(s.image.at(c, y, x) == pixel_value(r, c * 1024 + y * 32 + x));
     }
     // A slice keeps the first records only.
     InMemoryDataset part("syn", {3, 32, 32}, std::vector<std::string>(10, "c"), cifar10_stats());
@@ -76,7 +78,8 @@ TEST_CASE("cifar: synthetic CIFAR-10 file reads back exact pixels and labels") {
 TEST_CASE("cifar: synthetic CIFAR-100 records give the fine or the coarse label") {
     fs::path root = temp_dir("c100");
     fs::create_directories(root / "cifar-100-binary");
-    // The official sizes are enforced by load_cifar100; the record logic is checked via read_cifar_file.
+    // The official sizes are enforced by load_cifar100; the record logic is checked via
+    // read_cifar_file.
     write_bytes(root / "r.bin", cifar_records(3, 2));
     InMemoryDataset fine("f", {3, 32, 32}, std::vector<std::string>(100, "c"), cifar100_stats());
     read_cifar_file(root / "r.bin", 2, 1, 3, 0, fine, "cifar100", "hint");
@@ -89,10 +92,11 @@ TEST_CASE("cifar: synthetic CIFAR-100 records give the fine or the coarse label"
     }
     // A truncated train.bin names the file and the expected size.
     write_bytes(root / "cifar-100-binary" / "train.bin", cifar_records(2, 2));
-    CHECK_THROWS_WITH_AS(load_cifar100(root, true), doctest::Contains("153700000 bytes = 50000 records"), vg::Error);
+    CHECK_THROWS_WITH_AS(load_cifar100(root, true),
+                         doctest::Contains("153700000 bytes = 50000 records"), vg::Error);
     CHECK_THROWS_WITH_AS(load_cifar100(root, true), doctest::Contains("train.bin"), vg::Error);
-    CHECK_THROWS_WITH_AS(load_cifar100(root / "nowhere", false), doctest::Contains("cifar-100-binary.tar.gz"),
-                         vg::Error);
+    CHECK_THROWS_WITH_AS(load_cifar100(root / "nowhere", false),
+                         doctest::Contains("cifar-100-binary.tar.gz"), vg::Error);
     fs::remove_all(root);
 }
 
@@ -100,8 +104,10 @@ TEST_CASE("cifar: truncated and missing CIFAR-10 files give actionable errors") 
     fs::path root = temp_dir("c10err");
     fs::create_directories(root / "cifar-10-batches-bin");
     write_bytes(root / "cifar-10-batches-bin" / "data_batch_1.bin", cifar_records(2, 1));
-    CHECK_THROWS_WITH_AS(load_cifar10(root, true), doctest::Contains("data_batch_1.bin has 6146 bytes"), vg::Error);
-    CHECK_THROWS_WITH_AS(load_cifar10(root, true), doctest::Contains("30730000 bytes = 10000 records"), vg::Error);
+    CHECK_THROWS_WITH_AS(load_cifar10(root, true),
+                         doctest::Contains("data_batch_1.bin has 6146 bytes"), vg::Error);
+    CHECK_THROWS_WITH_AS(load_cifar10(root, true),
+                         doctest::Contains("30730000 bytes = 10000 records"), vg::Error);
     // A whole-number-of-records check catches a partial record too.
     write_bytes(root / "odd.bin", std::vector<uint8_t>(3073 * 2 + 5, 0));
     InMemoryDataset ds("syn", {3, 32, 32}, std::vector<std::string>(10, "c"), cifar10_stats());
@@ -115,15 +121,16 @@ TEST_CASE("cifar: truncated and missing CIFAR-10 files give actionable errors") 
                          doctest::Contains("label 42"), vg::Error);
     // A missing test file says where to download it and how to point vitgrad at it.
     fs::path nowhere = root / "missing";
-    for (const char* needle : {"test_batch.bin not found", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-                               "--data-dir", "VITGRAD_DATA", "30730000"})
+    for (const char* needle :
+         {"test_batch.bin not found", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+          "--data-dir", "VITGRAD_DATA", "30730000"})
         CHECK_THROWS_WITH_AS(load_cifar10(nowhere, false), doctest::Contains(needle), vg::Error);
-    CHECK_THROWS_WITH_AS(load_dataset("imagenet", true, root), doctest::Contains("unknown dataset 'imagenet'"),
-                         vg::Error);
+    CHECK_THROWS_WITH_AS(load_dataset("imagenet", true, root),
+                         doctest::Contains("unknown dataset 'imagenet'"), vg::Error);
     fs::remove_all(root);
 }
 
-TEST_CASE("fashion_mnist: synthetic IDX files read back exactly; bad headers are rejected") {
+TEST_CASE("fashion_mnist: synthetic IDX files read back exactly - bad headers are rejected") {
     fs::path root = temp_dir("fm");
     fs::path dir = root / "fashion-mnist";
     fs::create_directories(dir);
@@ -163,8 +170,8 @@ TEST_CASE("fashion_mnist: synthetic IDX files read back exactly; bad headers are
                          doctest::Contains("expected 60000"), vg::Error);
     write_bytes(dir / "train-images-idx3-ubyte.gz", {1, 2, 3});
     CHECK_THROWS_WITH_AS(load_fashion_mnist(root, true), doctest::Contains("gunzip"), vg::Error);
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(root, false), doctest::Contains("t10k-images-idx3-ubyte not found"),
-                         vg::Error);
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(root, false),
+                         doctest::Contains("t10k-images-idx3-ubyte not found"), vg::Error);
     fs::remove_all(root);
 }
 
@@ -180,7 +187,8 @@ TEST_CASE("data_paths: explicit path, then VITGRAD_DATA, then ../shared/data") {
     CHECK(def.filename() == "data");
     CHECK(def.parent_path().filename() == "shared");
     if (old) ::setenv(kDataEnv, saved.c_str(), 1);
-    CHECK_THROWS_WITH_AS(dataset_source("svhn"), doctest::Contains("unknown dataset 'svhn'"), vg::Error);
+    CHECK_THROWS_WITH_AS(dataset_source("svhn"), doctest::Contains("unknown dataset 'svhn'"),
+                         vg::Error);
 }
 
 TEST_CASE("dataset: out-of-range index names the dataset") {

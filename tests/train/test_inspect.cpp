@@ -4,7 +4,7 @@
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "tests/helpers.h"
-#include "train/inspect.h"
+#include "train/cli/inspect.h"
 
 using namespace vg;
 

@@ -4,10 +4,10 @@
 #include <numbers>
 
 #include "tests/helpers.h"
-#include "train/clip.h"
-#include "train/ema.h"
-#include "train/optim.h"
-#include "train/schedule.h"
+#include "train/optim/clip.h"
+#include "train/optim/ema.h"
+#include "train/optim/optim.h"
+#include "train/optim/schedule.h"
 
 using namespace vg;
 

@@ -6,11 +6,11 @@
 #include "autograd/grad_mode.h"
 #include "tests/helpers.h"
 #include "tests/train/train_fixtures.h"
-#include "train/checkpoint.h"
-#include "train/config.h"
-#include "train/data_paths.h"
-#include "train/plot.h"
-#include "train/trainer.h"
+#include "train/data/data_paths.h"
+#include "train/run/checkpoint.h"
+#include "train/run/config.h"
+#include "train/run/plot.h"
+#include "train/run/trainer.h"
 
 using namespace vg;
 namespace fs = std::filesystem;

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "core/random.h"
-#include "train/config.h"
-#include "train/dataset.h"
-#include "train/trainer.h"
+#include "train/data/dataset.h"
+#include "train/run/config.h"
+#include "train/run/trainer.h"
 
 namespace vg::test {
 

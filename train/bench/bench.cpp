@@ -1,0 +1,210 @@
+// `vitgrad bench`: the command-line entry, result tables and the JSON report.
+#include "train/bench/bench.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "models/registry.h"
+
+#if VG_WITH_CUDA
+#include "cuda/runtime.h"
+#endif
+
+namespace vg::bench {
+
+namespace {
+
+std::string load_average() {
+    std::ifstream f("/proc/loadavg");
+    std::string a, b, c;
+    f >> a >> b >> c;
+    return f ? a + " " + b + " " + c : "n/a";
+}
+
+nlohmann::json to_json(const Timing& t) {
+    return {{"median_ms", t.median}, {"min_ms", t.min}, {"max_ms", t.max},
+            {"q1_ms", t.q1},         {"q3_ms", t.q3},   {"reps", t.reps}};
+}
+
+double pct(double gflops, double ceiling) { return ceiling > 0 ? 100.0 * gflops / ceiling : 0; }
+
+void print_ops(const std::string& model, int64_t batch, const std::vector<OpResult>& ops,
+               double ceiling) {
+    fmt::print("\nop level: {} shapes at batch {}\n", model, batch);
+    fmt::print("{:<30} {:<28} {:>10} {:>21} {:>9} {:>7} {:>7}\n", "op", "shape", "median ms",
+               "[min, max] ms", "GFLOP/s", "%ceil", "GB/s");
+    for (const OpResult& r : ops) {
+        std::string gf = r.flops > 0 ? fmt::format("{:.1f}", r.gflops()) : "";
+        std::string pc = r.flops > 0 ? fmt::format("{:.0f}%", pct(r.gflops(), ceiling)) : "";
+        std::string gb = r.bytes > 0 ? fmt::format("{:.1f}", r.gbps()) : "";
+        fmt::print("{:<30} {:<28} {:>10.3f} {:>21} {:>9} {:>7} {:>7}\n", r.name, r.shape,
+                   r.t.median, fmt::format("[{:.3f}, {:.3f}]", r.t.min, r.t.max), gf, pc, gb);
+    }
+}
+
+void print_step_header() {
+    fmt::print("\nstep level (forward + cross-entropy + backward + AdamW)\n");
+    fmt::print("{:<13} {:>9} {:>5} {:>3} {:>9} {:>19} {:>7} {:>8} {:>8} {:>6} {:>24} {:>9} {:>5}\n",
+               "model", "params", "batch", "thr", "ms/step", "[min, max]", "img/s", "GFLOP",
+               "GFLOP/s", "%ceil", "fwd / bwd / opt ms", "peak MiB", "fresh");
+}
+
+void print_step(const StepResult& r, double ceiling) {
+    std::string phases = r.forward.reps ? fmt::format("{:.0f} / {:.0f} / {:.0f}", r.forward.median,
+                                                      r.backward.median, r.optim.median)
+                                        : "";
+    fmt::print(
+        "{:<13} {:>9} {:>5} {:>3} {:>9.1f} {:>19} {:>7.1f} {:>8.1f} {:>8.1f} {:>5.0f}% {:>24} "
+        "{:>9.1f} {:>5}\n",
+        r.model, r.params, r.batch, r.threads, r.step.median,
+        fmt::format("[{:.1f}, {:.1f}]", r.step.min, r.step.max), r.images_per_s(),
+        r.flops_per_step / 1e9, r.gflops(), pct(r.gflops(), ceiling), phases,
+        double(r.peak_bytes) / (1 << 20), r.fresh_allocations);
+    std::fflush(stdout);
+}
+
+DType parse_dtype(const std::string& s) {
+    if (s == "float32" || s == "f32") return DType::F32;
+    if (s == "float64" || s == "f64") return DType::F64;
+    fail("bench", "unsupported --dtype '{}' (expected float32 or float64)", s);
+}
+
+}  // namespace
+
+int bench_main(const BenchOptions& o) {
+    if (o.ops_only && o.steps_only) fail("bench", "--ops-only and --steps-only exclude each other");
+    if (o.reps < 1 || o.warmup < 0) fail("bench", "need --reps >= 1 and --warmup >= 0");
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    const Device device = Device::parse(o.device);
+#if VG_WITH_CUDA
+    if (device.is_cuda() && !cuda::available())
+        fail("bench", "--device {}: no CUDA device", o.device);
+#endif
+    const DType dtype = parse_dtype(o.dtype);
+    for (const std::string& m : o.models) (void)bench_config(m);  // unknown names fail up front
+    for (int64_t b : o.batches)
+        if (b < 1) fail("bench", "batch sizes must be positive, got {}", b);
+
+    nlohmann::json report;
+    report["device"] = device.str();
+    report["dtype"] = o.dtype;
+    report["threads"] = omp_get_max_threads();
+    report["load_average_start"] = load_average();
+    if (!o.quiet)
+        fmt::print("vitgrad bench: device {}, dtype {}, {} OpenMP threads, load average {}\n",
+                   device.str(), o.dtype, omp_get_max_threads(), load_average());
+
+    Ceiling ceil =
+        measure_ceiling(o.ceiling_n, device, dtype, o.warmup, std::max(o.reps, 3), o.fma_peak);
+    report["ceiling"] = {{"gemm_n", ceil.n},
+                         {"gemm", to_json(ceil.t)},
+                         {"gemm_gflops", ceil.gemm_gflops},
+                         {"fma_peak_gflops", ceil.fma_gflops}};
+    if (!o.quiet)
+        fmt::print(
+            "GEMM ceiling: {0}x{0}x{0} SGEMM through vg::matmul {1:.1f} GFLOP/s ({2:.1f} ms); "
+            "FMA peak {3:.1f} GFLOP/s\n",
+            ceil.n, ceil.gemm_gflops, ceil.t.median, ceil.fma_gflops);
+
+    if (!o.steps_only) {
+        nlohmann::json jops = nlohmann::json::array();
+        const int64_t batch = o.batches.empty() ? 64 : o.batches.front();
+        for (const std::string& m : o.models) {
+            std::vector<OpResult> ops =
+                bench_ops(bench_config(m), batch, device, dtype, o.warmup, o.reps);
+            if (!o.quiet) print_ops(m, batch, ops, ceil.gemm_gflops);
+            for (const OpResult& r : ops)
+                jops.push_back(
+                    {{"model", m},
+                     {"batch", batch},
+                     {"op", r.name},
+                     {"shape", r.shape},
+                     {"time", to_json(r.t)},
+                     {"flops", r.flops},
+                     {"bytes", r.bytes},
+                     {"gflops", r.gflops()},
+                     {"gbps", r.gbps()},
+                     {"ceiling_fraction", r.flops > 0 ? r.gflops() / ceil.gemm_gflops : 0}});
+        }
+        report["ops"] = jops;
+    }
+
+    bool finite = true;
+    if (!o.ops_only) {
+        nlohmann::json jsteps = nlohmann::json::array();
+        if (!o.quiet) print_step_header();
+        for (const std::string& m : o.models)
+            for (int64_t b : o.batches) {
+                StepResult r = bench_step(m, b, device, dtype, o.warmup, o.reps, o.phases);
+                finite = finite && std::isfinite(r.loss) && std::isfinite(r.step.median);
+                if (!o.quiet) print_step(r, ceil.gemm_gflops);
+                nlohmann::json j = {{"model", r.model},
+                                    {"params", r.params},
+                                    {"batch", r.batch},
+                                    {"device", r.device},
+                                    {"dtype", r.dtype},
+                                    {"threads", r.threads},
+                                    {"step", to_json(r.step)},
+                                    {"ms_per_step", r.step.median},
+                                    {"images_per_s", r.images_per_s()},
+                                    {"flops_per_step", r.flops_per_step},
+                                    {"gflops", r.gflops()},
+                                    {"ceiling_fraction", r.gflops() / ceil.gemm_gflops},
+                                    {"loss", r.loss},
+                                    {"peak_bytes", r.peak_bytes},
+                                    {"reserved_bytes", r.reserved_bytes},
+                                    {"fresh_allocations", r.fresh_allocations}};
+                if (r.forward.reps)
+                    j["phases"] = {{"forward", to_json(r.forward)},
+                                   {"backward", to_json(r.backward)},
+                                   {"optimizer", to_json(r.optim)}};
+                jsteps.push_back(j);
+            }
+        report["steps"] = jsteps;
+    }
+    report["load_average_end"] = load_average();
+    if (!o.quiet) fmt::print("load average at the end: {}\n", load_average());
+
+    if (!o.json.empty()) {
+        std::ofstream f(o.json);
+        if (!f) fail("bench", "cannot write --json file '{}'", o.json);
+        f << report.dump(2) << "\n";
+    }
+    return finite ? 0 : 1;
+}
+
+CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
+    CLI::App* b = app.add_subcommand(
+        "bench", "time ops and full training steps (CPU or CUDA), with the machine's GEMM ceiling");
+    b->add_option("--model", o.models,
+                  "models: convit_ti4, deit_ti4, convit_micro, deit_micro or any registry name")
+        ->delimiter(',')
+        ->capture_default_str();
+    b->add_option("--batch", o.batches, "batch sizes (the first one is used for the op level)")
+        ->delimiter(',')
+        ->capture_default_str();
+    b->add_option("--threads", o.threads, "OpenMP threads (0: OpenMP's default)")
+        ->capture_default_str();
+    b->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
+    b->add_option("--dtype", o.dtype, "float32 | float64")->capture_default_str();
+    b->add_option("--warmup", o.warmup, "untimed runs before timing")->capture_default_str();
+    b->add_option("--reps", o.reps, "timed repetitions (median and spread are reported)")
+        ->capture_default_str();
+    b->add_flag("--ops-only", o.ops_only, "only the op-level benchmarks");
+    b->add_flag("--steps-only", o.steps_only, "only the step-level benchmarks");
+    b->add_flag("!--no-phases", o.phases, "skip the forward / backward / optimiser split");
+    b->add_option("--ceiling-n", o.ceiling_n, "size of the square SGEMM that defines the ceiling")
+        ->capture_default_str();
+    b->add_flag("!--no-fma-peak", o.fma_peak,
+                "skip the FMA peak measurement (e.g. under a profiler)");
+    b->add_option("--json", o.json, "also write every result to this JSON file");
+    return b;
+}
+
+}  // namespace vg::bench

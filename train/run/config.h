@@ -1,0 +1,85 @@
+// TrainConfig: every recipe knob with the CIFAR recipe of seed-systems §9.2 as defaults, plus a
+// knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all set and
+// read the same names.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/augment/augment.h"
+
+namespace vg {
+
+struct TrainConfig {
+    // what to train
+    std::string model = "convit_cifar_tiny";
+    std::string dataset = "cifar10";  // cifar10 | cifar100 | fashion_mnist
+    std::string data_dir;             // empty: train/data/data_paths.h resolution rule
+    std::string output_dir = "runs/latest";
+    std::string device = "cpu";  // cpu | cuda | cuda:N
+    int threads = 0;             // OpenMP threads; 0 keeps the default
+    int workers = 2;             // background batch-building threads (0: synchronous)
+    uint64_t seed = 0;
+    int64_t limit_train = 0, limit_test = 0;  // > 0: first N images only (smoke runs)
+
+    // length and batch
+    int64_t epochs = 300;
+    int64_t batch_size = 256;
+    int64_t eval_batch_size = 0;  // 0: same as batch_size
+
+    // optimiser (AdamW; SGD as an option)
+    std::string optimizer = "adamw";  // adamw | sgd
+    double lr = 0;  // 0: base_lr * batch_size / lr_base_batch (DeiT's linear rule)
+    double base_lr = 5e-4;
+    int64_t lr_base_batch = 512;
+    double weight_decay = 0.05;
+    double beta1 = 0.9, beta2 = 0.999, opt_eps = 1e-8;
+    double momentum = 0.9;  // SGD
+    bool nesterov = false;  // SGD
+    double clip_grad = 0;   // global-norm clipping; 0: off
+
+    // schedule (timm cosine)
+    double warmup_epochs = 5, warmup_lr = 1e-6, min_lr = 1e-5;
+    bool sched_per_step = false;  // false: stepped per epoch with timm's offset
+
+    // regularisation
+    double drop_path = 0.1, dropout = 0.0;
+    bool ema = false;
+    double ema_decay = 0.99996;
+
+    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h; defaults follow
+    // §9.2)
+    AugmentConfig augment;
+
+    // logging and checkpoints
+    int64_t log_every = 20;        // steps between plain progress lines (not on a terminal)
+    bool quiet = false;            // print only the final summary line
+    int64_t checkpoint_every = 1;  // epochs
+    std::string resume;            // checkpoint to resume from
+    int64_t stop_after = 0;        // > 0: save and stop after this many epochs in this invocation
+
+    // The lr actually used: `lr` when set, else the linear scaling rule.
+    double effective_lr() const;
+};
+
+// One knob: its name in config files and on the CLI (--name with '_' -> '-'), a help line, and
+// text conversions.
+struct Knob {
+    std::string name, help;
+    bool is_bool = false;
+    std::string type = "TEXT";  // FLOAT, INT, BOOL or TEXT (help output)
+    std::function<void(TrainConfig&, const std::string&)> set;  // throws vg::Error on bad text
+    std::function<std::string(const TrainConfig&)> get;
+};
+const std::vector<Knob>& train_knobs();
+
+// Sets one knob by name; throws naming the key (and listing close names) when unknown.
+void set_knob(TrainConfig& c, const std::string& key, const std::string& value);
+// Reads a config file: JSON object ({"lr": 1e-3, ...}) or `key = value` lines with # comments.
+void apply_config_file(TrainConfig& c, const std::string& path);
+void apply_config_text(TrainConfig& c, const std::string& text, const std::string& source);
+// All knobs as a JSON object (checkpoints, the run directory's config.json).
+std::string config_to_json(const TrainConfig& c);
+
+}  // namespace vg

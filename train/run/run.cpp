@@ -1,0 +1,64 @@
+// The `vitgrad train` and `vitgrad eval` commands on top of Trainer and evaluate().
+#include <omp.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/random.h"
+#include "models/registry.h"
+#include "train/data/data_paths.h"
+#include "train/run/checkpoint.h"
+#include "train/run/signals.h"
+#include "train/run/trainer.h"
+
+namespace vg {
+
+int run_training(const TrainConfig& cfg) {
+    try {
+        Trainer trainer(cfg);
+        TrainSummary s = trainer.run();
+        if (s.stopped_by_signal) return 128 + stop_signal();
+        return 0;
+    } catch (const DivergedError& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 2;
+    }
+}
+
+int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
+             const std::vector<std::string>& overridden, bool use_ema) {
+    Checkpoint c = load_checkpoint(checkpoint);
+    TrainConfig cfg;
+    apply_config_text(cfg, c.config, checkpoint + " (saved config)");
+    for (const Knob& k : train_knobs())
+        if (std::find(overridden.begin(), overridden.end(), k.name) != overridden.end())
+            k.set(cfg, k.get(overrides));
+    if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+
+    auto root = resolve_data_root(cfg.data_dir);
+    std::shared_ptr<const Dataset> test = load_dataset(cfg.dataset, false, root, cfg.limit_test);
+    models::ModelConfig mc = models::model_config(c.model_name);
+    mc.num_classes = test->num_classes();
+    mc.in_chans = test->image_shape().c;
+    mc.img_size = test->image_shape().h;
+    auto model = models::create_model(mc);
+    if (use_ema && c.ema.empty())
+        fail("eval", "{} holds no EMA weights (train with --ema)", checkpoint);
+    model->load_state_dict(use_ema ? c.ema : c.model);
+    Device device = Device::parse(cfg.device);
+    model->to(device);
+    int64_t eb = cfg.eval_batch_size > 0 ? cfg.eval_batch_size : cfg.batch_size;
+    EvalResult r = evaluate(*model, test, cfg.augment.norm, eb, device, cfg.workers);
+    fmt::print("{}: {}{} after {} epochs ({} steps) on {} ({} images)\n", checkpoint, c.model_name,
+               use_ema ? " (EMA weights)" : "", c.epoch, c.step, test->name(), r.count);
+    fmt::print("top-1 {:.2f}%  top-5 {:.2f}%  loss {:.4f}\n", r.top1, r.top5, r.loss);
+    fmt::print("per-class accuracy:\n");
+    const auto& names = test->class_names();
+    for (size_t k = 0; k < r.per_class.size(); ++k)
+        fmt::print("  {:>3} {:<14} {}\n", k, k < names.size() ? names[k] : "",
+                   std::isnan(r.per_class[k]) ? std::string("(absent)")
+                                              : fmt::format("{:.2f}%", r.per_class[k]));
+    return 0;
+}
+
+}  // namespace vg
