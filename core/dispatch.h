@@ -1,9 +1,8 @@
 // VG_DISPATCH: the one branch that sends a kernel call to vg::cpu or vg::cuda by device.
 #pragma once
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 
 #if VG_WITH_CUDA
-#include "cuda/kernels.h"
 #define VG_DISPATCH(device, fn, ...) \
     ((device).is_cuda() ? ::vg::cuda::fn(__VA_ARGS__) : ::vg::cpu::fn(__VA_ARGS__))
 #else

@@ -5,6 +5,9 @@
 
 #include "core/dispatch.h"
 #include "core/random.h"
+#if VG_WITH_CUDA
+#include "cuda/kernels.h"  // copy_across: the documented core -> cuda exception
+#endif
 
 namespace vg {
 

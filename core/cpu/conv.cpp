@@ -2,7 +2,7 @@
 // GEMM, and fold column gradients back onto the input.
 #include <algorithm>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

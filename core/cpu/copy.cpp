@@ -1,5 +1,5 @@
 // CPU copy, fill, arange and random fill.
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -1,6 +1,6 @@
 // CPU elementwise kernels: one strided loop per arity, instantiated for every functor of
 // VG_UNARY_OPS / VG_BINARY_OPS through one switch before the loop.
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -2,7 +2,7 @@
 // forward and one backward, where the composite form took five elementwise passes each way.
 #include <algorithm>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -2,7 +2,7 @@
 // memory, so no operand is ever copied. The only file that includes Eigen.
 #include <Eigen/Core>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 #include "core/mat_layout.h"
 

@@ -2,7 +2,7 @@
 // into the step size and the denominator), one pass over the parameter.
 #include <cmath>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -1,6 +1,6 @@
 // CPU reductions over the middle axis of a contiguous [O, R, I] view: I == 1 is a row reduction
 // (last dims), O == 1 a column reduction (leading dims, e.g. bias gradients), without transposes.
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -2,7 +2,7 @@
 // rows are split over the OpenMP pool.
 #include <cmath>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "core/cpu/loops.h"
 
 namespace vg::cpu {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "core/cpu/kernels.h"
+#include "core/kernels.h"
 #include "tests/helpers.h"
 
 using namespace vg;

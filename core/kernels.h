@@ -1,0 +1,37 @@
+// Every kernel of both backends, declared once: the list in core/kernel_list.inc is expanded in
+// vg::cpu (core/cpu/*.cpp) and in vg::cuda (cuda/*.cu). Ops reach them through VG_DISPATCH
+// (core/dispatch.h). CUDA-only launchers (host <-> device copies) are in cuda/kernels.h.
+#pragma once
+#include <cstdint>
+
+#include "core/functors.h"
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace vg {
+
+// Geometry of a 2-D convolution (NCHW input, OIHW weight, groups = 1).
+struct ConvGeom {
+    int64_t B, C, H, W;      // input
+    int64_t O, kh, kw;       // output channels, kernel
+    int64_t sh, sw, ph, pw;  // stride, padding
+    int64_t Ho() const { return (H + 2 * ph - kh) / sh + 1; }
+    int64_t Wo() const { return (W + 2 * pw - kw) / sw + 1; }
+};
+
+struct AdamWParams {
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t step;  // 1-based, for bias correction
+};
+
+namespace cpu {
+#include "core/kernel_list.inc"
+}  // namespace cpu
+
+// Declared in every build; defined only where the CUDA backend is compiled (VG_WITH_CUDA), and
+// called only through VG_DISPATCH, which never reaches them in a CPU-only build.
+namespace cuda {
+#include "core/kernel_list.inc"
+}  // namespace cuda
+
+}  // namespace vg
