@@ -55,21 +55,27 @@ __device__ __forceinline__ T warp_max(T v) {
     return v;
 }
 
-// Sum over the whole block (blockDim.x a multiple of 32); every thread gets the result.
+// Sum over the whole block (blockDim.x a multiple of 32); every thread gets the result. Only warp
+// 0 reads the per-warp partials, and the total goes to its own slot, so no thread reads a shared
+// word another thread writes between the same two barriers (what racecheck flags). Back-to-back
+// calls are safe: a call writes `partial` before its first barrier, after every read of the
+// previous call's `partial` (before that call's second barrier), and writes `total` after its
+// first barrier, after every read of the previous call's `total`.
 template <typename T>
 __device__ T block_sum(T v) {
     __shared__ T partial[kWarp];
+    __shared__ T total;
     int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
     v = warp_sum(v);
-    __syncthreads();  // a previous call may still be reading partial[0]
     if (lane == 0) partial[warp] = v;
     __syncthreads();
-    int warps = int(blockDim.x) / kWarp;
-    v = lane < warps ? partial[lane] : T(0);
-    if (warp == 0) v = warp_sum(v);
-    if (threadIdx.x == 0) partial[0] = v;
+    if (warp == 0) {
+        int warps = int(blockDim.x) / kWarp;
+        T w = warp_sum(lane < warps ? partial[lane] : T(0));
+        if (lane == 0) total = w;
+    }
     __syncthreads();
-    return partial[0];
+    return total;
 }
 
 // --- strided indexing -------------------------------------------------------------------------
