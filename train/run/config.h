@@ -52,6 +52,14 @@ struct TrainConfig {
     // §9.2)
     AugmentConfig augment;
 
+    // sample-efficiency subsets and internals tracking (docs/studies.md)
+    double train_fraction = 1.0;  // (0, 1]: class-balanced subset of the training set
+    uint64_t subset_seed = 0;     // which subset; independent of `seed` (init, order, augmentation)
+    bool epochs_scale_with_fraction = false;  // as many optimiser steps as the full set would take
+    bool track_internals = false;             // per-epoch non-locality, gates, attention centres
+    int64_t internals_images = 1024;          // first N test images they are measured on
+    std::string internals_input = "activations";  // activations | patch_embed
+
     // logging and checkpoints
     int64_t log_every = 20;        // steps between plain progress lines (not on a terminal)
     bool quiet = false;            // print only the final summary line
