@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
     CLI::App* inspect = add_inspect_command(app, inspect_opts);
     InfoOptions info_opts;
     CLI::App* info = add_info_command(app, info_opts);
+    CLI::App* models_cmd = add_models_command(app);
 
     try {
         app.parse(argc, argv);
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
         if (*bench) return bench::bench_main(bench_opts);
         if (*inspect) return inspect_main(inspect_opts);
         if (*info) return info_main(info_opts);
+        if (*models_cmd) return models_main();
         if (*train) {
             // Precedence: the resumed run's saved config, then the config file, then flags.
             TrainConfig cfg;

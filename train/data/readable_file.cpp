@@ -18,7 +18,7 @@ std::string unreadable_reason(const fs::path& path) {
     if (path.empty()) return "is an empty path";
     std::error_code ec;
     fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) return "does not exist";
+    if (st.type() == fs::file_type::not_found) return "not found";
     if (ec) return fmt::format("cannot be examined ({})", ec.message());
     if (st.type() == fs::file_type::directory) return "is a directory, not a file";
     if (st.type() != fs::file_type::regular)

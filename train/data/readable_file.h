@@ -10,7 +10,7 @@
 namespace vg {
 
 // "" when `path` is a regular file this process may open for reading; otherwise the reason:
-// "does not exist", "is a directory", "is not a regular file (a FIFO, socket or device)",
+// "not found", "is a directory", "is not a regular file (a FIFO, socket or device)",
 // "cannot be opened (Permission denied)", ...
 std::string unreadable_reason(const std::filesystem::path& path);
 
