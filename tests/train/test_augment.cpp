@@ -97,8 +97,7 @@ TEST_CASE("augment: the train chain is deterministic for a seed and varies acros
     CHECK(run_train(img, AugmentConfig::none(), 3, 0) == ref);
 }
 
-TEST_CASE(
-    "randaugment: every op keeps the shape - identity at magnitude 0 where timm defines one") {
+TEST_CASE("randaugment: every op keeps the shape - identity at magnitude 0 where timm defines one") {
     ImageU8 img = pattern({3, 32, 32}, 3);
     std::array<uint8_t, 3> fill{125, 123, 114};
     for (bool inc : {true, false})
