@@ -52,6 +52,9 @@ TEST_CASE("out-of-range knobs and options end in one error line naming the range
     }
     test::CliResult r = test::run_cli("train --lr -1e-3");
     CHECK(r.err == "error: config: --lr '-1e-3' is out of range (allowed: [0, 100])\n");
+    // A flag given twice: the last one counts (and is checked).
+    r = test::run_cli("train --epochs 1 --epochs -5");
+    CHECK(r.err == "error: config: --epochs '-5' is out of range (allowed: [1, 100000])\n");
     r = test::run_cli("train --epoch 3");
     CHECK(r.err.find("did you mean --epochs?") != std::string::npos);
 }

@@ -100,6 +100,12 @@ TEST_CASE("data and checkpoint paths that are directories, FIFOs or unreadable s
     msg = error_of([&] { load_checkpoint(dir.file("run")); });
     CHECK(msg.find("Did you mean " + dir.file("run/checkpoint.safetensors") + "?") !=
           std::string::npos);
+    // A file beyond any checkpoint's size is refused before it is read (sparse: no disk used).
+    std::string huge = dir.file("huge.safetensors");
+    std::ofstream(huge) << "";
+    fs::resize_file(huge, kMaxCheckpointBytes + 1);
+    msg = error_of([&] { load_checkpoint(huge); });
+    CHECK(msg.find("more than the 68719476736 this reader accepts") != std::string::npos);
     fs::path ckpt_fifo = dir.file("fifo.safetensors");
     REQUIRE(::mkfifo(ckpt_fifo.c_str(), 0644) == 0);
     msg = error_of([&] { load_checkpoint(ckpt_fifo.string()); });  // would block in a read

@@ -85,7 +85,7 @@ void add_knob_flags(CLI::App* app, std::vector<std::pair<std::string, std::strin
         auto* opt = app->add_option_function<std::string>(
             flag, [&given, flag](const std::string& v) { given.emplace_back(flag, v); },
             help_with_range(k.help, k.allowed, k.get(defaults)));
-        opt->type_name(k.type);
+        opt->type_name(k.type)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
         if (k.is_bool) opt->expected(0, 1)->default_str("true");
         if (only.empty()) opt->group("Recipe");
     }

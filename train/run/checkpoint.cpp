@@ -42,9 +42,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     const char* op = "load_checkpoint";
     // A directory would read as an empty file and a FIFO would block: say what the path is.
     std::filesystem::path inside = std::filesystem::path(path) / "checkpoint.safetensors";
-    require_readable_file(
-        op, path,
-        unreadable_reason(inside).empty() ? fmt::format("Did you mean {}?", inside.string()) : "");
+    std::string hint =
+        unreadable_reason(inside).empty() ? fmt::format("Did you mean {}?", inside.string()) : "";
+    require_readable_file(op, path, hint, kMaxCheckpointBytes);
     SafetensorsFile f;
     try {
         f = load_safetensors(path);  // validates the file structure itself
