@@ -20,7 +20,8 @@ nn::BlockConfig VisionModel::block_config(int64_t i, bool use_gpsa) const {
                            .drop_path = drop_path_at(i),
                            .use_gpsa = use_gpsa,
                            .locality_strength = cfg_.locality_strength,
-                           .use_local_init = cfg_.use_local_init};
+                           .use_local_init = cfg_.use_local_init,
+                           .norm_eps = cfg_.ln_eps};
 }
 
 DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
@@ -44,7 +45,7 @@ DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {
     for (int64_t i = 0; i < c.depth; ++i)
         blocks.push_back(register_module(fmt::format("blocks.{}", i),
                                          std::make_shared<nn::Block>(block_config(i, false))));
-    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
+    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, c.ln_eps));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
     if (c.distilled)
         head_dist = register_module("head_dist", std::make_shared<nn::Linear>(D, c.num_classes));

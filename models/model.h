@@ -25,6 +25,10 @@ struct ModelConfig {
     bool use_local_init = true;      // ConViT: W_v = I and the kernel-offset W_pos
     bool distilled = false;          // DeiT: distillation token and head_dist
     double drop_rate = 0.0, attn_drop_rate = 0.0, drop_path_rate = 0.0;
+    // Epsilon of every LayerNorm (blocks and the final norm). The registered DeiT and ConViT
+    // builders pass norm_layer=partial(nn.LayerNorm, eps=1e-6); the bare VisionTransformer class
+    // would default to nn.LayerNorm's 1e-5 (facebookresearch/deit models.py, convit convit.py).
+    double ln_eps = 1e-6;
 
     int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
     int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }

@@ -11,6 +11,7 @@
 #include "models/registry.h"
 #include "train/augment/augment.h"
 #include "train/data/data_paths.h"
+#include "train/data/readable_file.h"
 #include "train/run/checkpoint.h"
 #include "train/run/cli_options.h"
 
@@ -64,6 +65,7 @@ int inspect_main(const InspectOptions& o) {
         state = o.use_ema ? c.ema : c.model;
         if (name.empty()) name = c.model_name;
     } else if (!o.weights.empty()) {
+        require_readable_file("inspect", o.weights, "", kMaxCheckpointBytes);
         state = load_safetensors(o.weights).tensors;
     }
     if (name.empty()) fail("inspect", "--model is required without --checkpoint");
@@ -71,6 +73,7 @@ int inspect_main(const InspectOptions& o) {
     int64_t num_classes = 0;
     Tensor images;
     if (!o.input.empty()) {
+        require_readable_file("inspect", o.input, "", kMaxCheckpointBytes);
         SafetensorsFile in = load_safetensors(o.input);
         auto it = in.tensors.find("images");
         if (it == in.tensors.end())

@@ -1,6 +1,7 @@
-// TrainConfig: every recipe knob with the CIFAR recipe of seed-systems §9.2 as defaults, plus a
-// knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all set and
-// read the same names.
+// TrainConfig: every recipe knob, with the DeiT/ConViT recipe (DeiT paper Table 9,
+// facebookresearch/deit main.py) at native 32x32 with CCT's CIFAR crop and statistics as defaults,
+// plus a knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all
+// set and read the same names, each knob with the range of values it accepts.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -48,8 +49,7 @@ struct TrainConfig {
     bool ema = false;
     double ema_decay = 0.99996;
 
-    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h; defaults follow
-    // §9.2)
+    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h)
     AugmentConfig augment;
 
     // sample-efficiency subsets and internals tracking (docs/studies.md)

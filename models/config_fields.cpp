@@ -1,0 +1,54 @@
+// ModelConfig fields as text.
+#include "models/config_fields.h"
+
+#include <fmt/format.h>
+
+namespace vg::models {
+
+namespace {
+
+template <typename T>
+std::string text(const T& v) {
+    if constexpr (std::is_same_v<T, bool>)
+        return v ? "true" : "false";
+    else if constexpr (std::is_same_v<T, Arch>)
+        return arch_name(v);
+    else
+        return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::string arch_name(Arch a) {
+    if (a == Arch::DeiT) return "DeiT";
+    if (a == Arch::ConViT) return "ConViT";
+    return fmt::format("arch #{}", int(a));  // an architecture added without a name here
+}
+
+std::vector<std::pair<std::string, std::string>> config_fields(const ModelConfig& c) {
+    std::vector<std::pair<std::string, std::string>> f;
+#define VG_FIELD(name) f.emplace_back(#name, text(c.name))
+    VG_FIELD(name);
+    VG_FIELD(arch);
+    VG_FIELD(img_size);
+    VG_FIELD(patch_size);
+    VG_FIELD(in_chans);
+    VG_FIELD(num_classes);
+    VG_FIELD(embed_dim);
+    VG_FIELD(depth);
+    VG_FIELD(num_heads);
+    VG_FIELD(mlp_ratio);
+    VG_FIELD(qkv_bias);
+    VG_FIELD(local_up_to_layer);
+    VG_FIELD(locality_strength);
+    VG_FIELD(use_local_init);
+    VG_FIELD(distilled);
+    VG_FIELD(drop_rate);
+    VG_FIELD(attn_drop_rate);
+    VG_FIELD(drop_path_rate);
+    VG_FIELD(ln_eps);
+#undef VG_FIELD
+    return f;
+}
+
+}  // namespace vg::models
