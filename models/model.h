@@ -10,7 +10,7 @@
 
 namespace vg::models {
 
-enum class Arch { DeiT, ConViT };
+enum class Arch { DeiT, ConViT, Refiner };
 
 struct ModelConfig {
     std::string name;
@@ -25,6 +25,14 @@ struct ModelConfig {
     bool use_local_init = true;      // ConViT: W_v = I and the kernel-offset W_pos
     bool distilled = false;          // DeiT: distillation token and head_dist
     double drop_rate = 0.0, attn_drop_rate = 0.0, drop_path_rate = 0.0;
+    // Refiner (Zhou et al. 2021). DeiT and ConViT refine the attention maps of every MHSA block
+    // when refiner_expand > 0 (the paper's form, nn/attention_refiner.h). Arch::Refiner is the
+    // released model (models/refiner.h): its sharing blocks refine with these settings.
+    int64_t refiner_expand = 0, refiner_kernel = 3;
+    // Arch::Refiner only: conv-stem widths (empty: a plain patch-embedding conv), the residual
+    // adjust ratio and the initial value of the MLP's per-channel scale.
+    std::vector<int64_t> refiner_stem = {32, 64, 128};
+    double refiner_adjust_ratio = 0.5, refiner_mlp_scale = 1e-5;
 
     int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
     int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }
