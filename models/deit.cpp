@@ -21,7 +21,9 @@ nn::BlockConfig VisionModel::block_config(int64_t i, bool use_gpsa) const {
                            .use_gpsa = use_gpsa,
                            .locality_strength = cfg_.locality_strength,
                            .use_local_init = cfg_.use_local_init,
-                           .norm_eps = cfg_.ln_eps};
+                           .norm_eps = cfg_.ln_eps,
+                           .refiner_expand = cfg_.refiner_expand,
+                           .refiner_kernel = cfg_.refiner_kernel};
 }
 
 DeiT::DeiT(const ModelConfig& c) : VisionModel(c) {

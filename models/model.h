@@ -10,7 +10,7 @@
 
 namespace vg::models {
 
-enum class Arch { DeiT, ConViT };
+enum class Arch { DeiT, ConViT, Refiner };
 
 struct ModelConfig {
     std::string name;
@@ -29,6 +29,14 @@ struct ModelConfig {
     // builders pass norm_layer=partial(nn.LayerNorm, eps=1e-6); the bare VisionTransformer class
     // would default to nn.LayerNorm's 1e-5 (facebookresearch/deit models.py, convit convit.py).
     double ln_eps = 1e-6;
+    // Refiner (Zhou et al. 2021). DeiT and ConViT refine the attention maps of every MHSA block
+    // when refiner_expand > 0 (the paper's form, nn/attention_refiner.h). Arch::Refiner is the
+    // released model (models/refiner.h): its sharing blocks refine with these settings.
+    int64_t refiner_expand = 0, refiner_kernel = 3;
+    // Arch::Refiner only: conv-stem widths (empty: a plain patch-embedding conv), the residual
+    // adjust ratio and the initial value of the MLP's per-channel scale.
+    std::vector<int64_t> refiner_stem = {32, 64, 128};
+    double refiner_adjust_ratio = 0.5, refiner_mlp_scale = 1e-5;
 
     int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
     int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }

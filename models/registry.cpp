@@ -5,6 +5,7 @@
 
 #include "models/convit.h"
 #include "models/deit.h"
+#include "models/refiner.h"
 
 namespace vg::models {
 
@@ -37,6 +38,24 @@ ModelConfig deit(const char* name, int64_t img, int64_t patch, int64_t classes, 
                  int64_t H, int64_t L = 12, bool distilled = false) {
     ModelConfig c = base(name, Arch::DeiT, img, patch, classes, D, H, L, true);
     c.distilled = distilled;
+    return c;
+}
+
+// Refiner paper mode (Zhou et al. 2021): the attention maps of every MHSA block refined with a
+// 3x head expansion and 3x3 depthwise kernels.
+ModelConfig refined(ModelConfig c, const char* name) {
+    c.name = name;
+    c.refiner_expand = 3;
+    return c;
+}
+
+// Refiner-ViT as released: alternating computing / sharing blocks, MLP ratio 3, qkv bias, conv
+// stem, DLA expansion 3 in the sharing blocks.
+ModelConfig refiner_vit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                        int64_t H, int64_t L) {
+    ModelConfig c = base(name, Arch::Refiner, img, patch, classes, D, H, L, true);
+    c.mlp_ratio = 3.0;
+    c.refiner_expand = 3;
     return c;
 }
 
@@ -74,6 +93,18 @@ const std::vector<ModelConfig>& table() {
         // RESULTS.md; docs/benchmarks.md): D = 96, H = 4, L = 6, ConViT with 4 GPSA layers.
         convit("convit_micro", 32, 4, 10, 96, 4, 6, 4),
         deit("deit_micro", 32, 4, 10, 96, 4, 6),
+        // Refiner, the paper's attention-map refinement in DeiT's and ConViT's MHSA blocks.
+        refined(deit("", 32, 4, 10, 192, 3), "deit_cifar_tiny_refiner"),
+        refined(convit("", 32, 4, 10, 192, 4), "convit_cifar_tiny_refiner"),
+        refined(deit("", 32, 4, 10, 96, 4, 4), "deit_cifar_micro_refiner"),
+        refined(convit("", 32, 4, 10, 96, 4, 4, 3), "convit_cifar_micro_refiner"),
+        // Refiner-ViT as released (S/M/L: refined_transformer.py), and CIFAR sizes: the conv stem
+        // (stride 2) and a stride-2 projection give 8 x 8 tokens at 32 x 32.
+        refiner_vit("refiner_vit_s", 224, 16, 1000, 384, 12, 16),
+        refiner_vit("refiner_vit_m", 224, 16, 1000, 420, 12, 32),
+        refiner_vit("refiner_vit_l", 224, 16, 1000, 512, 16, 32),
+        refiner_vit("refiner_vit_cifar_tiny", 32, 4, 10, 192, 6, 12),
+        refiner_vit("refiner_vit_cifar_micro", 32, 4, 10, 96, 4, 4),
     };
     return t;
 }
@@ -95,6 +126,7 @@ ModelConfig model_config(const std::string& name) {
 
 std::shared_ptr<VisionModel> create_model(const ModelConfig& cfg) {
     if (cfg.arch == Arch::ConViT) return std::make_shared<ConViT>(cfg);
+    if (cfg.arch == Arch::Refiner) return std::make_shared<RefinerViT>(cfg);
     return std::make_shared<DeiT>(cfg);
 }
 
@@ -103,12 +135,16 @@ std::shared_ptr<VisionModel> create_model(const std::string& name) {
 }
 
 int64_t count_parameters(const ModelConfig& c) {
+    if (c.arch == Arch::Refiner) return refiner_vit_parameters(c);
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     const int64_t qkv_b = c.qkv_bias ? 1 : 0;
     const int64_t common =
         4 * D /* LN1, LN2 */ + (D * D + D) /* proj */ + (D * M + M) + (M * D + D) /* MLP */;
-    const int64_t mhsa = common + 3 * D * D + qkv_b * 3 * D;
+    const int64_t refiner = c.refiner_expand > 0 ? nn::attention_refiner_parameters(
+                                                       H, c.refiner_expand, c.refiner_kernel)
+                                                 : 0;
+    const int64_t mhsa = common + 3 * D * D + qkv_b * 3 * D + refiner;
     const int64_t gpsa =
         common + 3 * D * D + qkv_b * 3 * D /* qk + v */ + 4 * H /* pos_proj */ + H /* gate */;
     int64_t n =
@@ -124,19 +160,26 @@ int64_t count_parameters(const ModelConfig& c) {
 }
 
 int64_t forward_flops(const ModelConfig& c) {
+    if (c.arch == Arch::Refiner) return refiner_vit_flops(c);
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     // Multiply-adds of one block over T tokens: q/k/v, scores, A v, proj, MLP.
     auto block = [&](int64_t T) {
         return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M;
     };
+    // MHSA blocks add the refiner's convolutions when there is one.
+    auto mhsa = [&](int64_t T) {
+        return block(T) + (c.refiner_expand > 0 ? nn::attention_refiner_macs(H, c.refiner_expand,
+                                                                             c.refiner_kernel, T)
+                                                : 0);
+    };
     int64_t macs = N * P * D;
     if (c.arch == Arch::ConViT) {
         const int64_t L_loc = std::min(c.local_up_to_layer, c.depth);
-        macs += L_loc * (block(N) + N * N * 3 * H) + (c.depth - L_loc) * block(N + 1) + D * K;
+        macs += L_loc * (block(N) + N * N * 3 * H) + (c.depth - L_loc) * mhsa(N + 1) + D * K;
     } else {
         const int64_t T = N + 1 + (c.distilled ? 1 : 0);
-        macs += c.depth * block(T) + D * K * (c.distilled ? 2 : 1);
+        macs += c.depth * mhsa(T) + D * K * (c.distilled ? 2 : 1);
     }
     return 2 * macs;
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "train/augment/augment.h"
@@ -19,7 +20,9 @@ namespace vg {
 
 CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
     CLI::App* c = app.add_subcommand(
-        "inspect", "write a batch's logits and every layer's attention maps and GPSA gates");
+        "inspect",
+        "write a batch's logits and every layer's attention maps, GPSA gates and Refiner's refined "
+        "maps");
     c->add_option("--model", o.model, "registry model name (default: the checkpoint's)");
     c->add_option("--checkpoint", o.checkpoint, "a `vitgrad train` checkpoint");
     c->add_option("--weights", o.weights, "or a safetensors state dict with timm parameter names");
@@ -34,6 +37,9 @@ CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
                        closed<int64_t>(1, 10000), "inspect");
     c->add_option("--output", o.output, "output safetensors file")->capture_default_str();
     add_checked_option(c, "--device", o.device, "where to run", device_names(), "inspect");
+    c->add_flag("--logits-only", o.logits_only,
+                "write images and logits only, running the batch in chunks of 256 (e.g. a whole "
+                "test set)");
     return c;
 }
 
@@ -101,13 +107,26 @@ int inspect_main(const InspectOptions& o) {
 
     NoGradGuard no_grad;
     models::ModelInternals internals;
-    Tensor logits = model->forward(images.to(device), &internals);
+    Tensor logits;
+    if (o.logits_only) {
+        std::vector<Tensor> parts;
+        for (int64_t i = 0; i < images.size(0); i += 256)
+            parts.push_back(
+                model
+                    ->forward(
+                        images.narrow(0, i, std::min<int64_t>(256, images.size(0) - i)).to(device))
+                    .cpu());
+        logits = cat(parts, 0);
+    } else {
+        logits = model->forward(images.to(device), &internals);
+    }
 
     std::map<std::string, Tensor> out{{"images", images}, {"logits", logits}};
     for (size_t i = 0; i < internals.blocks.size(); ++i) {
         const nn::AttentionInternals& a = internals.blocks[i];
         std::string p = fmt::format("blocks.{}.", i);
         out[p + "attn"] = a.attn;
+        if (a.refined.defined()) out[p + "refined"] = a.refined;  // Refiner: beside the raw maps
         if (a.gate.defined()) {
             out[p + "gate"] = a.gate;
             out[p + "content"] = a.content;

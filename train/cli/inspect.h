@@ -17,6 +17,7 @@ struct InspectOptions {
     int64_t count = 16;
     std::string output = "inspect.safetensors";
     std::string device = "cpu";
+    bool logits_only = false;  // no internals; the forward runs in chunks (whole test sets)
 };
 
 CLI::App* add_inspect_command(CLI::App& app, InspectOptions& opts);
