@@ -20,9 +20,23 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m,
         REQUIRE_MESSAGE(it != m.end(), "metadata field ", k, " missing in ", name);
         return it->second;
     };
+    // Fields of the structured-init dumps (make_sinit_reference.py); absent in the older ones.
+    auto get_or = [&](const char* k, const std::string& fallback) {
+        auto it = m.find(k);
+        return it == m.end() ? fallback : it->second;
+    };
     ModelConfig c;
     c.name = name;
-    c.arch = get("arch") == "convit" ? Arch::ConViT : Arch::DeiT;
+    const std::string arch = get("arch");
+    c.arch = arch == "convit" ? Arch::ConViT : arch == "simplevit" ? Arch::SimpleViT : Arch::DeiT;
+    c.class_token = get_or("class_token", "true") == "true";
+    c.pool = get_or("pool", "token") == "avg" ? Pool::Avg : Pool::Token;
+    c.pos_embed =
+        get_or("pos_embed", "learned") == "sincos" ? PosEmbed::SinCos2d : PosEmbed::Learned;
+    c.mlp_ratio = std::stod(get_or("mlp_ratio", "4.0"));
+    c.spatial_alpha = std::stod(get_or("spatial_alpha", "0.5"));
+    c.input_pe = get_or("input_pe", "false") == "true";
+    c.attn_scale = std::stod(get_or("attn_scale", "0"));
     c.img_size = std::stoll(get("img_size"));
     c.patch_size = std::stoll(get("patch_size"));
     c.embed_dim = std::stoll(get("embed_dim"));
@@ -66,8 +80,19 @@ void run_reference(const std::string& file, DType dt, double tol) {
     model->eval();
 
     nn::StateDict sd;
-    for (auto& [name, t] : ref.tensors)
-        if (name.rfind("param.", 0) == 0) sd[name.substr(6)] = t.to(dt);
+    int64_t params = 0;
+    for (auto& [name, t] : ref.tensors) {
+        if (name.rfind("param.", 0) == 0) sd[name.substr(6)] = t.to(dt), ++params;
+        if (name.rfind("buffer.", 0) == 0) {
+            // Fixed tables the model builds itself (sin-cos PE): equal to the reference's.
+            nn::StateDict own = model->state_dict();
+            REQUIRE_MESSAGE(own.count(name.substr(7)), file, ": model has no buffer ", name);
+            Diff d = compare(own.at(name.substr(7)), t);
+            MESSAGE(file, " ", name, ": max |diff| ", d.abs);
+            CHECK(d.abs <= 1e-6);
+            sd[name.substr(7)] = t.to(dt);
+        }
+    }
     model->load_state_dict(sd, true);
 
     Tensor x = ref.tensors.at("input").to(dt);
@@ -96,7 +121,7 @@ void run_reference(const std::string& file, DType dt, double tol) {
         check("grad." + name, p.grad(), it->second);
         ++grads;
     }
-    CHECK(grads == int(sd.size()));
+    CHECK(grads == int(params));
     MESSAGE(file, " [", dtype_name(dt), "]: ", grads, " gradients compared; worst relative diff ",
             worst, " (", worst_name, ")");
 }
@@ -111,6 +136,19 @@ TEST_CASE("reference: tiny DeiT matches PyTorch (float64)") {
 }
 TEST_CASE("reference: tiny distilled DeiT matches PyTorch (float64)") {
     run_reference("deit_distilled_ref", DType::F64, 1e-10);
+}
+TEST_CASE(
+    "reference: tiny ViT without class token (sin-cos PE, mean pool, fc_norm) matches PyTorch") {
+    run_reference("sinit_vit_gap_ref", DType::F64, 1e-10);
+    run_reference("sinit_vit_gap_ref", DType::F32, 1e-4);
+}
+TEST_CASE("reference: tiny SimpleViT (q/k from alpha LN(x) + (1 - alpha) PE) matches PyTorch") {
+    run_reference("sinit_simplevit_ref", DType::F64, 1e-10);
+    run_reference("sinit_simplevit_ref", DType::F32, 1e-4);
+}
+TEST_CASE("reference: tiny SimpleViT with the PE mixed in at the input matches PyTorch") {
+    run_reference("sinit_simplevit_pe_ref", DType::F64, 1e-10);
+    run_reference("sinit_simplevit_pe_ref", DType::F32, 1e-4);
 }
 TEST_CASE("reference: tiny ConViT matches PyTorch (float32)") {
     run_reference("convit_ref", DType::F32, 1e-4);

@@ -7,11 +7,14 @@
 #include <map>
 
 #include "autograd/grad_mode.h"
+#include "core/random.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "train/augment/augment.h"
 #include "train/data/data_paths.h"
+#include "train/init/attn_init.h"
 #include "train/run/checkpoint.h"
+#include "train/run/config.h"
 
 namespace vg {
 
@@ -30,6 +33,14 @@ CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
     c->add_option("--count", o.count, "images taken from the dataset")->capture_default_str();
     c->add_option("--output", o.output, "output safetensors file")->capture_default_str();
     c->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
+    c->add_option("--model-kwargs", o.model_kwargs,
+                  "model overrides key=value,... (default: the checkpoint's)");
+    c->add_option("--attn-init", o.attn_init,
+                  "apply this structured init to the fresh model (or, with weights, re-run it for "
+                  "its targets) and report each head's fit to its target tap");
+    c->add_option("--attn-init-cache", o.attn_init_cache, "cache of the impulse Adam solves")
+        ->capture_default_str();
+    c->add_option("--seed", o.seed, "seed of the model's initialisation")->capture_default_str();
     return c;
 }
 
@@ -48,6 +59,35 @@ Tensor dataset_images(const InspectOptions& o, int64_t& num_classes) {
     return images;
 }
 
+// Prints each block's and head's fit to the init's target tap: on the pseudo-input the init fitted,
+// and on the batch (patch tokens only). Returns the pseudo-input maps for the output file.
+std::vector<Tensor> report_target_fit(const models::VisionModel& model, const AttnInitReport& rep,
+                                      const models::ModelInternals& internals) {
+    std::vector<Tensor> pseudo = pseudo_input_maps(model, rep);
+    fmt::print("attn-init {}\n", rep.summary());
+    if (rep.targets.empty()) {
+        fmt::print("(no target taps: {} has none)\n", rep.spec.text);
+        return pseudo;
+    }
+    fmt::print(
+        "per head: target tap (dy, dx); mean attention mass on it and mean distance (patches) "
+        "from the row's attention centre to it\n");
+    fmt::print("{:>5} {:>4} {:>9} | {:>12} {:>8} | {:>12} {:>8}\n", "block", "head", "target",
+               "pseudo mass", "dist", "batch mass", "dist");
+    for (size_t i = 0; i < rep.targets.size() && i < internals.blocks.size(); ++i) {
+        Tensor a = internals.blocks[i].attn;
+        const int64_t N = pseudo[i].size(1), prefix = a.size(-1) - N;
+        Tensor batch = a.narrow(2, prefix, N).narrow(3, prefix, N);
+        nn::sinit::TargetFit fp = nn::sinit::target_fit(pseudo[i], rep.targets[i]);
+        nn::sinit::TargetFit fb = nn::sinit::target_fit(batch, rep.targets[i]);
+        for (size_t h = 0; h < rep.targets[i].size(); ++h)
+            fmt::print("{:>5} {:>4} {:>9} | {:>12.4f} {:>8.3f} | {:>12.4f} {:>8.3f}\n", i, h,
+                       fmt::format("({:+d}, {:+d})", rep.targets[i][h].dy, rep.targets[i][h].dx),
+                       fp.mass[h], fp.distance[h], fb.mass[h], fb.distance[h]);
+    }
+    return pseudo;
+}
+
 }  // namespace
 
 int inspect_main(const InspectOptions& o) {
@@ -55,11 +95,13 @@ int inspect_main(const InspectOptions& o) {
         fail("inspect", "give either --checkpoint or --weights, not both");
     std::map<std::string, Tensor> state;
     std::string name = o.model;
+    TrainConfig saved;  // the checkpoint's recipe: model_kwargs and attn_init shape the model
     if (!o.checkpoint.empty()) {
         Checkpoint c = load_checkpoint(o.checkpoint);
         if (o.use_ema && c.ema.empty()) fail("inspect", "{} holds no EMA weights", o.checkpoint);
         state = o.use_ema ? c.ema : c.model;
         if (name.empty()) name = c.model_name;
+        apply_config_text(saved, c.config, o.checkpoint + " (saved config)");
     } else if (!o.weights.empty()) {
         state = load_safetensors(o.weights).tensors;
     }
@@ -79,7 +121,9 @@ int inspect_main(const InspectOptions& o) {
     }
     if (images.dim() != 4) fail("inspect", "images must be [B, C, H, W], got {}", images.desc());
 
-    models::ModelConfig mc = models::model_config(name);
+    const std::string attn_init = o.attn_init.empty() ? saved.attn_init : o.attn_init;
+    models::ModelConfig mc = run_model_config(
+        name, o.model_kwargs.empty() ? saved.model_kwargs : o.model_kwargs, attn_init);
     if (num_classes > 0) mc.num_classes = num_classes;
     if (!state.empty()) {
         auto head = state.find("head.weight");
@@ -87,7 +131,12 @@ int inspect_main(const InspectOptions& o) {
     }
     mc.in_chans = images.size(1);
     mc.img_size = images.size(2);
+    manual_seed(o.seed);
     auto model = models::create_model(mc);
+    AttnInitReport init;
+    if (!o.attn_init.empty())
+        init = apply_attn_init(*model, parse_attn_init(o.attn_init), default_generator(),
+                               o.attn_init_cache);
     if (!state.empty()) model->load_state_dict(state);
     model->eval();
     Device device = Device::parse(o.device);
@@ -107,6 +156,11 @@ int inspect_main(const InspectOptions& o) {
             out[p + "content"] = a.content;
             out[p + "positional"] = a.positional;
         }
+    }
+    if (!o.attn_init.empty()) {
+        std::vector<Tensor> pseudo = report_target_fit(*model, init, internals);
+        for (size_t i = 0; i < pseudo.size(); ++i)
+            if (pseudo[i].defined()) out[fmt::format("blocks.{}.pseudo_attn", i)] = pseudo[i];
     }
     save_safetensors(o.output, out, {{"model", name}, {"format", "vitgrad inspect 1"}});
     fmt::print("wrote {}: logits {} and the internals of {} blocks (model {})\n", o.output,

@@ -22,6 +22,9 @@ struct TrainConfig {
     int workers = 2;             // background batch-building threads (0: synchronous)
     uint64_t seed = 0;
     int64_t limit_train = 0, limit_test = 0;  // > 0: first N images only (smoke runs)
+    std::string model_kwargs;  // "key=value,..." over the registry entry (models/registry.h)
+    std::string attn_init;     // structured attention init (train/init/attn_init.h); "" = none
+    std::string attn_init_cache = "runs/attn_init_cache";  // Adam-solve cache ("" = off)
 
     // length and batch
     int64_t epochs = 300;

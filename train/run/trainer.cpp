@@ -19,6 +19,7 @@
 #include "core/random.h"
 #include "models/registry.h"
 #include "train/data/data_paths.h"
+#include "train/init/attn_init.h"
 #include "train/optim/clip.h"
 #include "train/optim/ema.h"
 #include "train/optim/optim.h"
@@ -88,6 +89,7 @@ EvalResult evaluate(models::VisionModel& model, std::shared_ptr<const Dataset> d
             const double* row = z.data() + i * K;
             int64_t rank = 0;  // classes scoring strictly higher than the true one
             for (int k = 0; k < K; ++k) rank += row[k] > row[y[i]];
+            r.predicted.push_back(int(std::max_element(row, row + K) - row));
             hit1 += rank == 0;
             hit5 += rank < 5;
             seen[y[i]]++;
@@ -114,6 +116,7 @@ struct Trainer::Impl {
     std::unique_ptr<Loader> loader;
     std::vector<Tensor> params;
     bool tty = false;
+    std::string attn_init_summary;
 };
 
 Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(std::move(data)) {
@@ -121,6 +124,8 @@ Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(
     impl_ = std::make_unique<Impl>();
     impl_->device = Device::parse(cfg_.device);
     impl_->tty = ::isatty(STDOUT_FILENO);
+    const AttnInitSpec attn_init = parse_attn_init(cfg_.attn_init);  // bad text fails early
+    models::ModelConfig mc = run_model_config(cfg_.model, cfg_.model_kwargs, cfg_.attn_init);
     if (!data_.train || !data_.test) {
         fs::path root = resolve_data_root(cfg_.data_dir);
         data_.train = load_dataset(cfg_.dataset, true, root, cfg_.limit_train);
@@ -130,7 +135,6 @@ Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(
     if (s.h != s.w)
         fail("Trainer", "square images expected, {} has {}x{}", data_.train->name(), s.h, s.w);
 
-    models::ModelConfig mc = models::model_config(cfg_.model);
     mc.num_classes = data_.train->num_classes();
     mc.in_chans = s.c;
     mc.img_size = s.h;
@@ -138,6 +142,10 @@ Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(
     mc.drop_rate = cfg_.dropout;
     manual_seed(cfg_.seed);
     model_ = models::create_model(mc);
+    if (attn_init.kind != AttnInitKind::None && cfg_.resume.empty())
+        impl_->attn_init_summary =
+            apply_attn_init(*model_, attn_init, default_generator(), cfg_.attn_init_cache)
+                .summary();
     model_->to(impl_->device);
 
     NamedTensors named = model_->named_parameters();
@@ -305,6 +313,8 @@ TrainSummary Trainer::run() {
             cfg_.model, model_->num_parameters(), cfg_.dataset, data_.train->size(),
             data_.test->size(), cfg_.epochs, cfg_.batch_size, cfg_.effective_lr(),
             omp_get_max_threads(), cfg_.device);
+    if (!cfg_.quiet && !impl_->attn_init_summary.empty())
+        fmt::print("attn-init {}\n", impl_->attn_init_summary);
     // Handlers are removed however the loop ends (divergence throws).
     struct StopHandlers {
         StopHandlers() { install_stop_handlers(); }

@@ -18,6 +18,7 @@ struct EvalResult {
     double loss = 0, top1 = 0, top5 = 0;  // accuracies in percent
     int64_t count = 0;
     std::vector<double> per_class;  // accuracy in percent per class (NaN where a class is absent)
+    std::vector<int> predicted;     // top-1 class of every image, in dataset order
 };
 
 // Top-1/top-5/loss/per-class accuracy of `model` (put in eval mode) over `data`, in order, with
@@ -85,7 +86,9 @@ class Trainer {
 // 130/143 stopped by SIGINT/SIGTERM after saving).
 int run_training(const TrainConfig& cfg);
 // `use_ema` evaluates the checkpoint's EMA weights instead of the live ones.
+// With `predictions`, writes "index,label,predicted" CSV lines for every test image there.
 int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
-             const std::vector<std::string>& overridden, bool use_ema = false);
+             const std::vector<std::string>& overridden, bool use_ema = false,
+             const std::string& predictions = "");
 
 }  // namespace vg
