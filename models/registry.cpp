@@ -93,9 +93,13 @@ const std::vector<ModelConfig>& table() {
         // Smoke-test sizes (spec §8.3: D = 96, H = 4, d = 24, L = 4, L_loc = 3), not for accuracy.
         convit("convit_cifar_micro", 32, 4, 10, 96, 4, 4, 3),
         deit("deit_cifar_micro", 32, 4, 10, 96, 4, 4),
-        // Structured attention initialisation (spec §7, §8.2): SI1's ViT-Ti/2 (5,343,178
-        // parameters at K = 10), a micro size of it that trains in minutes on two cores, and
-        // the predecessor's SimpleViT (9,469,474).
+        // The micro size of the benchmarks and the sample-efficiency study (shared/peers
+        // RESULTS.md; docs/benchmarks.md): D = 96, H = 4, L = 6, ConViT with 4 GPSA layers.
+        convit("convit_micro", 32, 4, 10, 96, 4, 6, 4),
+        deit("deit_micro", 32, 4, 10, 96, 4, 6),
+        // Structured attention initialisation (arXiv 2404.01139, 2401.12511): v1's ViT-Ti/2
+        // (5,343,178 parameters at K = 10), a micro size of it that trains in minutes on two
+        // cores, and the predecessor's SimpleViT (9,469,474).
         vit_gap("vit_tiny_patch2_32", 32, 2, 10, 192, 3, 12),
         vit_gap("vit_micro_patch4_32", 32, 4, 10, 96, 3, 6),
         simplevit("simplevit_cifar", 32, 2, 10, 512, 8, 6),

@@ -31,14 +31,16 @@ double max_abs(const Tensor& t) { return max(abs(t.detach())).item(); }
 }  // namespace
 
 TEST_CASE("registry: structured-init models have the derived parameter counts") {
-    // vit_tiny_patch2_32 (spec §7.2, §8.2 "ViT-Ti/2 (SI1)"): patch conv 192 * (3*2*2) + 192,
-    // 12 MHSA blocks with qkv bias of 444,864 each (spec §13), fc_norm 2 * 192, head 192 * 10 + 10;
+    // vit_tiny_patch2_32 (structured init v1's ViT-Ti/2): patch conv 192 * (3*2*2) + 192, 12
+    // MHSA blocks with qkv bias of 444,864 each (the DeiT-Ti block), fc_norm 2 * 192, head
+    // 192 * 10 + 10;
     // the sin-cos table is a buffer and there is no class token.
     CHECK(count_parameters(model_config("vit_tiny_patch2_32")) ==
           192 * 13 + 12 * 444864 + 2 * 192 + 1930);
     CHECK(count_parameters(model_config("vit_tiny_patch2_32")) == 5343178);
-    // simplevit_cifar (spec §7.4): LN(12) 24 + Linear 12 * 512 + 512 + LN(512) 1024; per layer
-    // attention LN 1024 + to_qk 512 * 1024 + to_v and to_out 512 * 512 each, feed-forward LN 1024
+    // simplevit_cifar (the predecessor's SimpleViT): LN(12) 24 + Linear 12 * 512 + 512 + LN(512)
+    // 1024; per layer attention LN 1024 + to_qk 512 * 1024 + to_v and to_out 512 * 512 each,
+    // feed-forward LN 1024
     // + two 512 x 512 Linears with bias (525,312); final LN 1024; head 512 * 10 + 10.
     const int64_t layer = 1024 + 512 * 1024 + 2 * 512 * 512 + 1024 + 2 * (512 * 512 + 512);
     CHECK(count_parameters(model_config("simplevit_cifar")) ==

@@ -14,6 +14,7 @@
 #include "train/data/data_paths.h"
 #include "train/init/attn_init.h"
 #include "train/run/checkpoint.h"
+#include "train/run/cli_options.h"
 #include "train/run/config.h"
 
 namespace vg {
@@ -27,20 +28,25 @@ CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
     c->add_flag("--ema", o.use_ema, "use the checkpoint's EMA weights");
     c->add_option("--input", o.input,
                   "safetensors file holding \"images\" [B, C, H, W], already normalised");
-    c->add_option("--dataset", o.dataset, "without --input: take the first --count test images")
-        ->capture_default_str();
+    add_checked_option(c, "--dataset", o.dataset,
+                       "without --input: take the first --count test images",
+                       one_of({"cifar10", "cifar100", "fashion_mnist"}), "inspect");
     c->add_option("--data-dir", o.data_dir, "data root (default: $VITGRAD_DATA, ../shared/data)");
-    c->add_option("--count", o.count, "images taken from the dataset")->capture_default_str();
+    add_checked_option(c, "--count", o.count, "images taken from the dataset",
+                       closed<int64_t>(1, 10000), "inspect");
     c->add_option("--output", o.output, "output safetensors file")->capture_default_str();
-    c->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
-    c->add_option("--model-kwargs", o.model_kwargs,
-                  "model overrides key=value,... (default: the checkpoint's)");
-    c->add_option("--attn-init", o.attn_init,
-                  "apply this structured init to the fresh model (or, with weights, re-run it for "
-                  "its targets) and report each head's fit to its target tap");
-    c->add_option("--attn-init-cache", o.attn_init_cache, "cache of the impulse Adam solves")
-        ->capture_default_str();
-    c->add_option("--seed", o.seed, "seed of the model's initialisation")->capture_default_str();
+    add_checked_option(c, "--device", o.device, "where to run", device_names(), "inspect");
+    add_checked_option(c, "--model-kwargs", o.model_kwargs,
+                       "model overrides (default: the checkpoint's)", model_kwargs_text(),
+                       "inspect");
+    add_checked_option(c, "--attn-init", o.attn_init,
+                       "apply this structured init to the fresh model (with weights: re-run it "
+                       "for its targets) and report each head's fit to its target tap",
+                       attn_init_text(), "inspect");
+    add_checked_option(c, "--attn-init-cache", o.attn_init_cache,
+                       "cache of the impulse Adam solves", any_text("a directory"), "inspect");
+    add_checked_option(c, "--seed", o.seed, "seed of the model's initialisation",
+                       closed<uint64_t>(0, UINT64_MAX), "inspect");
     return c;
 }
 

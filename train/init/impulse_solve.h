@@ -1,4 +1,4 @@
-// The Adam solve of structured-init v1 and its predecessor (arXiv 2404.01139 §3 / arXiv
+// The Adam solve of structured-init v1 and its predecessor (arXiv 2404.01139 / arXiv
 // 2401.12511; the `impulse_init` function of osiriszjq/structured_init and osiriszjq/impulse_init):
 // learn Q_h [D, r] and K_h [r, D] per head so that softmax(scale P Q_h K_h P^T) fits the shift
 // target T_h in mean squared error, with Adam (lr 1e-4, 10,000 iterations) and the column norms of
