@@ -50,6 +50,18 @@ double rel_error(const Tensor& a, const Tensor& b) {
     return std::sqrt(sum(d * d).item() / sum(b.to(DType::F64) * b.to(DType::F64)).item());
 }
 
+// Every head of `maps` [H, N, N] has more than `min_mass` of its rows' mass on its tap and its
+// attention centres closer than `max_distance` patches to it (measured values are printed).
+void check_fit(const Tensor& maps, const std::vector<nn::sinit::Offset>& taps, double min_mass,
+               double max_distance, const char* what) {
+    nn::sinit::TargetFit fit = nn::sinit::target_fit(maps, taps);
+    for (size_t h = 0; h < taps.size(); ++h) {
+        MESSAGE(what, " head ", h, ": mass ", fit.mass[h], ", distance ", fit.distance[h]);
+        CHECK(fit.mass[h] > min_mass);
+        CHECK(fit.distance[h] < max_distance);
+    }
+}
+
 // The composed value map of a layer, W_v^T W_proj^T [D, D] (x -> x W_v^T W_proj^T).
 Tensor value_map(const Tensor& w_v, const Tensor& w_proj) {
     return matmul(w_v.detach().to(DType::F64).transpose(0, 1),
@@ -222,15 +234,7 @@ TEST_CASE("attn-init: v2 scales pos_embed, writes the closed form per layer and 
     // The proof: each head's map on the pseudo-input, through the layer's own q/k weights and
     // biases. Measured: mass >= 0.97 on every head of both layers, centre within 0.06 patch.
     std::vector<Tensor> maps = pseudo_input_maps(*m, rep);
-    for (size_t i = 0; i < 2; ++i) {
-        nn::sinit::TargetFit fit = nn::sinit::target_fit(maps[i], rep.targets[i]);
-        for (int64_t h = 0; h < 3; ++h) {
-            MESSAGE("v2 block ", i, " head ", h, ": mass ", fit.mass[size_t(h)], ", distance ",
-                    fit.distance[size_t(h)]);
-            CHECK(fit.mass[size_t(h)] > 0.9);
-            CHECK(fit.distance[size_t(h)] < 0.2);
-        }
-    }
+    for (size_t i = 0; i < 2; ++i) check_fit(maps[i], rep.targets[i], 0.9, 0.2, "v2");
 }
 
 TEST_CASE("attn-init: v1 solves once for every layer, deterministically, through its cache") {
@@ -298,13 +302,7 @@ TEST_CASE("attn-init: v1 maps concentrate on each head's tap") {
     std::vector<Tensor> maps = pseudo_input_maps(*m, rep);
     REQUIRE(maps.size() == 2);
     CHECK(maps[0].shape() == Shape{3, 64, 64});
-    nn::sinit::TargetFit fit = nn::sinit::target_fit(maps[1], rep.targets[1]);
-    for (int64_t h = 0; h < 3; ++h) {
-        MESSAGE("v1 (shortened) head ", h, ": mass ", fit.mass[size_t(h)], ", distance ",
-                fit.distance[size_t(h)]);
-        CHECK(fit.mass[size_t(h)] > 0.5);
-        CHECK(fit.distance[size_t(h)] < 0.5);
-    }
+    check_fit(maps[1], rep.targets[1], 0.5, 0.5, "v1 (shortened)");
 }
 
 TEST_CASE("attn-init: v1 at the released settings centres every head on its tap (micro ViT)") {
@@ -320,14 +318,7 @@ TEST_CASE("attn-init: v1 at the released settings centres every head on its tap 
     Generator g(8);
     AttnInitReport rep = apply_attn_init(*m, parse_attn_init("impulse3"), g);
     MESSAGE("v1 micro: ", rep.summary());
-    std::vector<Tensor> maps = pseudo_input_maps(*m, rep);
-    nn::sinit::TargetFit fit = nn::sinit::target_fit(maps[5], rep.targets[5]);
-    for (int64_t h = 0; h < 3; ++h) {
-        MESSAGE("v1 head ", h, ": mass ", fit.mass[size_t(h)], ", distance ",
-                fit.distance[size_t(h)]);
-        CHECK(fit.mass[size_t(h)] > 0.2);
-        CHECK(fit.distance[size_t(h)] < 0.5);
-    }
+    check_fit(pseudo_input_maps(*m, rep)[5], rep.targets[5], 0.2, 0.5, "v1 micro");
 }
 
 TEST_CASE("attn-init: the predecessor solves every SimpleViT layer on the raw PE with its scale") {
