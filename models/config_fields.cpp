@@ -2,6 +2,7 @@
 #include "models/config_fields.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace vg::models {
 
@@ -13,6 +14,15 @@ std::string text(const T& v) {
         return v ? "true" : "false";
     else if constexpr (std::is_same_v<T, Arch>)
         return arch_name(v);
+    // The enums by the values --model-kwargs takes (models/model_kwargs.cpp).
+    else if constexpr (std::is_same_v<T, Pool>)
+        return v == Pool::Token ? "token" : "avg";
+    else if constexpr (std::is_same_v<T, PosEmbed>)
+        return v == PosEmbed::Learned ? "learned" : "sincos";
+    else if constexpr (std::is_same_v<T, WeightInit>)
+        return v == WeightInit::Timm ? "timm" : "skip";
+    else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+        return fmt::format("{}", fmt::join(v, ","));
     else
         return fmt::format("{}", v);
 }
@@ -22,6 +32,8 @@ std::string text(const T& v) {
 std::string arch_name(Arch a) {
     if (a == Arch::DeiT) return "DeiT";
     if (a == Arch::ConViT) return "ConViT";
+    if (a == Arch::Refiner) return "Refiner";
+    if (a == Arch::SimpleViT) return "SimpleViT";
     return fmt::format("arch #{}", int(a));  // an architecture added without a name here
 }
 
@@ -43,10 +55,22 @@ std::vector<std::pair<std::string, std::string>> config_fields(const ModelConfig
     VG_FIELD(locality_strength);
     VG_FIELD(use_local_init);
     VG_FIELD(distilled);
+    VG_FIELD(class_token);
+    VG_FIELD(pool);
+    VG_FIELD(pos_embed);
+    VG_FIELD(weight_init);
+    VG_FIELD(spatial_alpha);
+    VG_FIELD(input_pe);
+    VG_FIELD(attn_scale);
     VG_FIELD(drop_rate);
     VG_FIELD(attn_drop_rate);
     VG_FIELD(drop_path_rate);
     VG_FIELD(ln_eps);
+    VG_FIELD(refiner_expand);
+    VG_FIELD(refiner_kernel);
+    VG_FIELD(refiner_stem);
+    VG_FIELD(refiner_adjust_ratio);
+    VG_FIELD(refiner_mlp_scale);
 #undef VG_FIELD
     return f;
 }

@@ -22,12 +22,25 @@ inline models::ModelConfig config_from_metadata(const std::map<std::string, std:
         return it->second;
     };
     auto has = [&](const char* k) { return m.count(k) == 1; };
+    // Fields of the structured-init dumps (make_sinit_reference.py); absent in the older ones.
+    auto get_or = [&](const char* k, const std::string& fallback) {
+        auto it = m.find(k);
+        return it == m.end() ? fallback : it->second;
+    };
     models::ModelConfig c;
     c.name = name;
     const std::string arch = get("arch");
-    c.arch = arch == "convit"    ? models::Arch::ConViT
-             : arch == "refiner" ? models::Arch::Refiner
-                                 : models::Arch::DeiT;
+    c.arch = arch == "convit"      ? models::Arch::ConViT
+             : arch == "refiner"   ? models::Arch::Refiner
+             : arch == "simplevit" ? models::Arch::SimpleViT
+                                   : models::Arch::DeiT;
+    c.class_token = get_or("class_token", "true") == "true";
+    c.pool = get_or("pool", "token") == "avg" ? models::Pool::Avg : models::Pool::Token;
+    c.pos_embed = get_or("pos_embed", "learned") == "sincos" ? models::PosEmbed::SinCos2d
+                                                             : models::PosEmbed::Learned;
+    c.spatial_alpha = std::stod(get_or("spatial_alpha", "0.5"));
+    c.input_pe = get_or("input_pe", "false") == "true";
+    c.attn_scale = std::stod(get_or("attn_scale", "0"));
     c.img_size = std::stoll(get("img_size"));
     c.patch_size = std::stoll(get("patch_size"));
     c.embed_dim = std::stoll(get("embed_dim"));

@@ -25,8 +25,19 @@ void run_reference(const std::string& file, DType dt, double tol, Device device 
     model->eval();
 
     nn::StateDict sd;
-    for (auto& [name, t] : ref.tensors)
-        if (name.rfind("param.", 0) == 0) sd[name.substr(6)] = t.to(dt).to(device);
+    int64_t params = 0;
+    for (auto& [name, t] : ref.tensors) {
+        if (name.rfind("param.", 0) == 0) sd[name.substr(6)] = t.to(dt).to(device), ++params;
+        if (name.rfind("buffer.", 0) == 0) {
+            // Fixed tables the model builds itself (sin-cos PE): equal to the reference's.
+            nn::StateDict own = model->state_dict();
+            REQUIRE_MESSAGE(own.count(name.substr(7)), file, ": model has no buffer ", name);
+            Diff d = compare(own.at(name.substr(7)), t);
+            MESSAGE(file, " ", name, ": max |diff| ", d.abs);
+            CHECK(d.abs <= 1e-6);
+            sd[name.substr(7)] = t.to(dt).to(device);
+        }
+    }
     model->load_state_dict(sd, true);
 
     Tensor x = ref.tensors.at("input").to(dt).to(device);
@@ -56,7 +67,7 @@ void run_reference(const std::string& file, DType dt, double tol, Device device 
         check("grad." + name, p.grad(), it->second);
         ++grads;
     }
-    CHECK(grads == int(sd.size()));
+    CHECK(grads == int(params));
     MESSAGE(file, " [", dtype_name(dt), ", ", device.str(), "]: ", grads,
             " gradients compared; worst relative diff ", worst, " (", worst_name, ")");
 }
@@ -71,6 +82,19 @@ TEST_CASE("reference: tiny DeiT matches PyTorch (float64)") {
 }
 TEST_CASE("reference: tiny distilled DeiT matches PyTorch (float64)") {
     run_reference("deit_distilled_ref", DType::F64, 1e-10);
+}
+TEST_CASE(
+    "reference: tiny ViT without class token (sin-cos PE, mean pool, fc_norm) matches PyTorch") {
+    run_reference("sinit_vit_gap_ref", DType::F64, 1e-10);
+    run_reference("sinit_vit_gap_ref", DType::F32, 1e-4);
+}
+TEST_CASE("reference: tiny SimpleViT (q/k from alpha LN(x) + (1 - alpha) PE) matches PyTorch") {
+    run_reference("sinit_simplevit_ref", DType::F64, 1e-10);
+    run_reference("sinit_simplevit_ref", DType::F32, 1e-4);
+}
+TEST_CASE("reference: tiny SimpleViT with the PE mixed in at the input matches PyTorch") {
+    run_reference("sinit_simplevit_pe_ref", DType::F64, 1e-10);
+    run_reference("sinit_simplevit_pe_ref", DType::F32, 1e-4);
 }
 TEST_CASE("reference: tiny ConViT matches PyTorch (float32)") {
     run_reference("convit_ref", DType::F32, 1e-4);

@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
     eval->add_option("checkpoint", ckpt_path, "checkpoint file (from `vitgrad train`)")->required();
     bool eval_ema = false;
     eval->add_flag("--ema", eval_ema, "evaluate the EMA weights (runs trained with --ema)");
+    std::string eval_predictions;
+    eval->add_option("--predictions", eval_predictions,
+                     "write index,label,predicted of every test image to this CSV file");
     add_knob_flags(eval, eval_given,
                    {"data_dir", "device", "threads", "workers", "limit_test", "eval_batch_size"});
 
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
             if (overrides.threads > 0) omp_set_num_threads(overrides.threads);
             std::vector<std::string> keys;
             for (auto& [k, v] : eval_given) keys.push_back(find_knob(k)->name);
-            return run_eval(ckpt_path, overrides, keys, eval_ema);
+            return run_eval(ckpt_path, overrides, keys, eval_ema, eval_predictions);
         }
     } catch (const std::exception& e) {
         return report(e);

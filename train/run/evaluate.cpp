@@ -36,6 +36,7 @@ EvalResult evaluate(models::VisionModel& model, std::shared_ptr<const Dataset> d
             int64_t rank = 0;  // classes scoring strictly higher than the true one
             for (int k = 0; k < K; ++k) rank += row[k] > row[y[i]];
             bool top1 = finite && rank == 0, top5 = finite && rank < 5;
+            r.predicted.push_back(finite ? int(std::max_element(row, row + K) - row) : -1);
             hit1 += top1;
             hit5 += top5;
             r.nonfinite += !finite;

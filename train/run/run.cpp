@@ -7,8 +7,10 @@
 #include "core/random.h"
 #include "models/registry.h"
 #include "train/data/data_paths.h"
+#include "train/init/attn_init.h"
 #include "train/run/checkpoint.h"
 #include "train/run/finite.h"
+#include "train/run/plot.h"
 #include "train/run/signals.h"
 #include "train/run/trainer.h"
 #if VG_WITH_CUDA
@@ -57,7 +59,8 @@ TrainConfig eval_config(const Checkpoint& c, const std::string& source,
 }
 
 int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
-             const std::vector<std::string>& overridden, bool use_ema) {
+             const std::vector<std::string>& overridden, bool use_ema,
+             const std::string& predictions) {
     Checkpoint c = load_checkpoint(checkpoint);
     TrainConfig cfg = eval_config(c, checkpoint, overrides, overridden);
     if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
@@ -70,7 +73,7 @@ int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
 
     auto root = resolve_data_root(cfg.data_dir);
     std::shared_ptr<const Dataset> test = load_dataset(cfg.dataset, false, root, cfg.limit_test);
-    models::ModelConfig mc = models::model_config(c.model_name);
+    models::ModelConfig mc = run_model_config(c.model_name, cfg.model_kwargs, cfg.attn_init);
     mc.num_classes = test->num_classes();
     mc.in_chans = test->image_shape().c;
     mc.img_size = test->image_shape().h;
@@ -92,6 +95,13 @@ int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
         fmt::print("  {:>3} {:<14} {}\n", k, k < names.size() ? names[k] : "",
                    std::isnan(r.per_class[k]) ? std::string("(absent)")
                                               : fmt::format("{:.2f}%", r.per_class[k]));
+    if (!predictions.empty()) {
+        std::string csv = "index,label,predicted\n";
+        for (size_t i = 0; i < r.predicted.size(); ++i)
+            csv += fmt::format("{},{},{}\n", i, test->label(int64_t(i)), r.predicted[i]);
+        write_text_file(predictions, csv);
+        fmt::print("predictions of {} images written to {}\n", r.predicted.size(), predictions);
+    }
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "models/registry.h"
 #include "train/data/data_paths.h"
 #include "train/data/subset.h"
+#include "train/init/attn_init.h"
 #include "train/optim/clip.h"
 #include "train/optim/ema.h"
 #include "train/optim/optim.h"
@@ -93,6 +94,7 @@ struct Trainer::Impl {
     int64_t loss_images = 0;
     double last_loss = NAN;  // the newest read-back loss (progress display)
     int64_t readbacks = 0;
+    std::string attn_init_summary;
 };
 
 Trainer::Trainer(TrainConfig cfg, TrainData data)
@@ -107,6 +109,8 @@ Trainer::Trainer(TrainConfig cfg, TrainData data)
     impl_ = std::make_unique<Impl>();
     impl_->device = Device::parse(cfg_.device);
     impl_->tty = ::isatty(STDOUT_FILENO);
+    const AttnInitSpec attn_init = parse_attn_init(cfg_.attn_init);  // bad text fails early
+    models::ModelConfig mc = run_model_config(cfg_.model, cfg_.model_kwargs, cfg_.attn_init);
     if (!given) {
         fs::path root = resolve_data_root(cfg_.data_dir);
         data_.train = load_dataset(cfg_.dataset, true, root, cfg_.limit_train);
@@ -125,7 +129,6 @@ Trainer::Trainer(TrainConfig cfg, TrainData data)
                                         select_stats(cfg_.augment, data_.test->stats()));
     }
 
-    models::ModelConfig mc = models::model_config(cfg_.model);
     mc.num_classes = data_.train->num_classes();
     mc.in_chans = s.c;
     mc.img_size = s.h;
@@ -133,6 +136,10 @@ Trainer::Trainer(TrainConfig cfg, TrainData data)
     mc.drop_rate = cfg_.dropout;
     manual_seed(cfg_.seed);
     model_ = models::create_model(mc);
+    if (attn_init.kind != AttnInitKind::None && cfg_.resume.empty())
+        impl_->attn_init_summary =
+            apply_attn_init(*model_, attn_init, default_generator(), cfg_.attn_init_cache)
+                .summary();
     model_->to(impl_->device);
 
     impl_->named = model_->named_parameters();
@@ -427,6 +434,8 @@ TrainSummary Trainer::run() {
             data_.test->size(), cfg_.epochs, cfg_.batch_size, cfg_.effective_lr(),
             omp_get_max_threads(), cfg_.device);
     if (!cfg_.quiet && !subset_note_.empty()) fmt::print("{}\n", subset_note_);
+    if (!cfg_.quiet && !impl_->attn_init_summary.empty())
+        fmt::print("attn-init {}\n", impl_->attn_init_summary);
     // Handlers are removed however the loop ends (divergence throws).
     struct StopHandlers {
         StopHandlers() { install_stop_handlers(); }

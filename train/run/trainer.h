@@ -21,6 +21,7 @@ struct EvalResult {
     int64_t count = 0;
     int64_t nonfinite = 0;  // images whose logits held a NaN or an infinity (counted as wrong)
     std::vector<double> per_class;  // accuracy in percent per class (NaN where a class is absent)
+    std::vector<int> predicted;     // top-1 class of every image, in dataset order
 };
 
 // Top-1/top-5/loss/per-class accuracy of `model` (put in eval mode) over `data`, in order, with
@@ -121,7 +122,9 @@ struct Checkpoint;
 TrainConfig eval_config(const Checkpoint& c, const std::string& source,
                         const TrainConfig& overrides, const std::vector<std::string>& overridden);
 // `use_ema` evaluates the checkpoint's EMA weights instead of the live ones.
+// With `predictions`, writes "index,label,predicted" CSV lines for every test image there.
 int run_eval(const std::string& checkpoint, const TrainConfig& overrides,
-             const std::vector<std::string>& overridden, bool use_ema = false);
+             const std::vector<std::string>& overridden, bool use_ema = false,
+             const std::string& predictions = "");
 
 }  // namespace vg
