@@ -11,6 +11,7 @@
 #include "models/registry.h"
 #include "nn/internals.h"
 #include "train/data/data_paths.h"
+#include "train/data/readable_file.h"
 #include "train/run/checkpoint.h"
 #include "train/run/cli_options.h"
 #include "train/run/loader.h"
@@ -74,6 +75,7 @@ LoadedModel load_model(const ModelSource& src) {
         out.run_config = read_run_config(c.config, ckpt + " (saved config)").config;
         out.label = fmt::format("{}, {}{} (epoch {})", name, ckpt, src.ema ? " EMA" : "", c.epoch);
     } else if (!src.weights.empty()) {
+        require_readable_file("analyze", src.weights, "", kMaxCheckpointBytes);
         state = load_safetensors(src.weights).tensors;
         out.label = fmt::format("{}, {}", name, src.weights);
     } else {
@@ -88,6 +90,7 @@ LoadedModel load_model(const ModelSource& src) {
 }
 
 Tensor read_images_file(const std::string& path) {
+    require_readable_file("images", path, "", kMaxCheckpointBytes);
     SafetensorsFile f = load_safetensors(path);
     auto it = f.tensors.find("images");
     if (it == f.tensors.end())
