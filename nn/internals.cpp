@@ -28,14 +28,21 @@ Tensor rel_indices(int64_t n, DType dtype, Device device) {
     return Tensor::from_vector(v, {n, n, 3}, dtype).to(device);
 }
 
-std::vector<double> nonlocality(const Tensor& attn_in, bool has_cls) {
+namespace {
+
+// Per image and head of `attn_in` ([B, H, T, T] or [H, T, T]; the class token's row and column
+// dropped when has_cls): f(sum_ij A_ij ||delta_ij||, sum_ij |A_ij| ||delta_ij||, sum_ij |A_ij|),
+// averaged over the images.
+template <class PerMap>
+std::vector<double> distance_weighted(const char* op, const Tensor& attn_in, bool has_cls,
+                                      PerMap per_map) {
     NoGradGuard ng;
     Tensor a = attn_in.detach().to(DType::F64).cpu();
     if (a.dim() == 3) a = a.unsqueeze(0);
     if (a.dim() != 4 || a.size(2) != a.size(3))
-        fail("nonlocality", "expected attention [B, H, T, T] or [H, T, T], got {}", attn_in.desc());
+        fail(op, "expected attention [B, H, T, T] or [H, T, T], got {}", attn_in.desc());
     if (has_cls) a = a.narrow(2, 1, a.size(2) - 1).narrow(3, 1, a.size(3) - 1);
-    const int64_t B = a.size(0), H = a.size(1), N = a.size(2), S = grid_side(N, "nonlocality");
+    const int64_t B = a.size(0), H = a.size(1), N = a.size(2), S = grid_side(N, op);
     std::vector<double> dist(size_t(N * N));
     for (int64_t i = 0; i < N; ++i)
         for (int64_t j = 0; j < N; ++j)
@@ -45,11 +52,28 @@ std::vector<double> nonlocality(const Tensor& attn_in, bool has_cls) {
     for (int64_t b = 0; b < B; ++b)
         for (int64_t h = 0; h < H; ++h) {
             const double* m = &vals[size_t((b * H + h) * N * N)];
-            double s = 0;
-            for (int64_t k = 0; k < N * N; ++k) s += m[k] * dist[size_t(k)];
-            out[size_t(h)] += s / double(N * B);
+            double signed_sum = 0, abs_sum = 0, mass = 0;
+            for (int64_t k = 0; k < N * N; ++k) {
+                signed_sum += m[k] * dist[size_t(k)];
+                abs_sum += std::abs(m[k]) * dist[size_t(k)];
+                mass += std::abs(m[k]);
+            }
+            out[size_t(h)] += per_map(signed_sum, abs_sum, mass, N) / double(B);
         }
     return out;
+}
+
+}  // namespace
+
+std::vector<double> nonlocality(const Tensor& attn, bool has_cls) {
+    return distance_weighted("nonlocality", attn, has_cls,
+                             [](double s, double, double, int64_t n) { return s / double(n); });
+}
+
+std::vector<double> weighted_nonlocality(const Tensor& attn) {
+    return distance_weighted(
+        "weighted_nonlocality", attn, false,
+        [](double, double s, double mass, int64_t) { return mass > 0 ? s / mass : 0.0; });
 }
 
 double uniform_nonlocality(int64_t side) {

@@ -30,6 +30,13 @@ int64_t grid_side(int64_t num_patches, const char* op);
 // `has_cls` (the class token's row and column are dropped). Returns [H] float64 on the CPU.
 std::vector<double> nonlocality(const Tensor& attn, bool has_cls = false);
 
+// Non-locality of maps that are not distributions (Refiner's refined maps: no softmax after the
+// convolution, entries of either sign): per image and head, the distance averaged with weights
+// |A_ij|, sum_ij |A_ij| ||delta_ij|| / sum_ij |A_ij|, then the mean over the images. For maps whose
+// rows are distributions over the N patches it equals nonlocality(). attn: [B, H, N, N] or
+// [H, N, N] over the patch tokens only; a head whose map is all zero gives 0.
+std::vector<double> weighted_nonlocality(const Tensor& attn);
+
 // The non-locality of a uniform map on an S x S grid: the mean distance between two patches
 // (4.1365 on 8 x 8, 7.2808 on 14 x 14, 8.3261 on 16 x 16).
 double uniform_nonlocality(int64_t side);

@@ -35,12 +35,8 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
                      const std::vector<int64_t>& blocks, int64_t query, probe::MapInput input) {
     if (images.dim() != 4 || images.size(0) == 0)
         fail("query_maps", "expected images [B, C, H, W] with B >= 1, got {}", images.desc());
-    const int64_t L = int64_t(model.blocks.size());
-    std::vector<int64_t> chosen = blocks;
-    if (chosen.empty())
-        for (int64_t i = 0; i < L; ++i) chosen.push_back(i);
-    for (int64_t b : chosen)
-        if (b < 0 || b >= L) fail("query_maps", "block {} out of range [0, {})", b, L);
+    for (int64_t b : blocks)
+        if (b < 0) fail("query_maps", "block {} is negative", b);
     const int64_t N = model.config().num_patches(), S = nn::grid_side(N, "query_maps");
     if (query < 0) query = centre_query(S);
     if (query >= N) fail("query_maps", "query token {} out of range [0, {})", query, N);
@@ -54,27 +50,44 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
     fig.side = S;
     fig.query = query;
     fig.images = B;
-    fig.layers.resize(chosen.size());
+    // The query's row of every head, summed over a chunk's images: [H] vectors of N.
+    auto add_rows = [&](std::vector<std::vector<double>>& acc, const Tensor& maps) {
+        const int64_t H = maps.size(1);
+        std::vector<double> rows = to_doubles(sum(maps.select(2, query), {0}));  // [H, N]
+        acc.resize(size_t(H));
+        for (int64_t h = 0; h < H; ++h)
+            add_into(acc[size_t(h)],
+                     std::vector<double>(rows.begin() + h * N, rows.begin() + (h + 1) * N));
+    };
     for (int64_t start = 0; start < B; start += chunk) {
         const int64_t b = std::min(chunk, B - start);
         std::vector<probe::LayerMaps> maps =
             provider.layer_maps(model, images.narrow(0, start, b).to(device), input);
-        for (size_t k = 0; k < chosen.size(); ++k) {
-            const probe::LayerMaps& lm = maps[size_t(chosen[k])];
-            FigureLayer& out = fig.layers[k];
-            const int64_t H = lm.maps.size(1);
-            std::vector<double> rows = to_doubles(sum(lm.maps.select(2, query), {0}));  // [H, N]
-            out.maps.resize(size_t(H));
-            for (int64_t h = 0; h < H; ++h)
-                add_into(out.maps[size_t(h)],
-                         std::vector<double>(rows.begin() + h * N, rows.begin() + (h + 1) * N));
-            if (lm.other_mass.defined())
-                add_into(out.other_mass, to_doubles(sum(lm.other_mass.select(2, query), {0})));
-            if (start == 0) {
-                out.block = chosen[k];
-                out.kind = lm.kind;
-                if (lm.gate.defined()) out.gate = to_doubles(lm.gate);
+        if (start == 0) {
+            const int64_t L = int64_t(maps.size());
+            std::vector<int64_t> chosen = blocks;
+            if (chosen.empty())
+                for (int64_t i = 0; i < L; ++i) chosen.push_back(i);
+            for (int64_t i : chosen) {
+                if (i >= L) fail("query_maps", "block {} out of range [0, {})", i, L);
+                const probe::LayerMaps& lm = maps[size_t(i)];
+                FigureLayer l;
+                l.block = i;
+                l.kind = lm.kind;
+                if (lm.gate.defined()) l.gate = to_doubles(lm.gate);
+                fig.layers.push_back(l);
+                if (lm.refined.defined()) {
+                    l.refined = true;
+                    l.gate.clear();
+                    fig.layers.push_back(l);
+                }
             }
+        }
+        for (FigureLayer& out : fig.layers) {
+            const probe::LayerMaps& lm = maps[size_t(out.block)];
+            add_rows(out.maps, out.refined ? lm.refined : lm.maps);
+            if (!out.refined && lm.other_mass.defined())
+                add_into(out.other_mass, to_doubles(sum(lm.other_mass.select(2, query), {0})));
         }
     }
     for (FigureLayer& l : fig.layers) {
@@ -93,7 +106,7 @@ Canvas render_map_figure(const MapFigure& fig, int decades) {
     for (const FigureLayer& l : fig.layers) {
         heads = std::max(heads, l.maps.size());
         for (const auto& m : l.maps)
-            for (double v : m) vmax = std::max(vmax, v);
+            for (double v : m) vmax = std::max(vmax, std::abs(v));
     }
     const LogScale scale = LogScale::covering(vmax > 0 ? vmax : 1.0, decades);
     const int line = Canvas::line_height(), bold = Canvas::line_height(Font::Bold);
@@ -120,12 +133,12 @@ Canvas render_map_figure(const MapFigure& fig, int decades) {
         const int y0 = top + int(r) * row_h;
         c.text(margin, y0 + cell / 2 - line, fmt::format("layer {}", l.block + 1), kBlack,
                Font::Bold);
-        c.text(margin, y0 + cell / 2 + 2, l.kind, kGrey);
+        c.text(margin, y0 + cell / 2 + 2, l.refined ? "refined |A|" : l.kind, kGrey);
         for (size_t h = 0; h < l.maps.size(); ++h) {
             const int x0 = margin + label_w + int(h) * (cell + gap_x);
             for (int i = 0; i < S * S; ++i)
                 c.fill_rect(x0 + (i % S) * ppx, y0 + (i / S) * ppx, ppx, ppx,
-                            viridis(scale(l.maps[h][size_t(i)])));
+                            viridis(scale(std::abs(l.maps[h][size_t(i)]))));
             c.frame_rect(x0 + qc * ppx, y0 + qr * ppx, ppx, ppx, kQueryFrame, std::max(1, ppx / 8));
             std::string note;
             if (h < l.gate.size()) note = fmt::format("σ(λ) = {:.2f}", l.gate[h]);
@@ -155,7 +168,7 @@ void save_map_tensors(const MapFigure& fig, const std::string& path) {
         const std::string p = fmt::format("blocks.{}.", l.block);
         std::vector<double> all;
         for (const auto& m : l.maps) all.insert(all.end(), m.begin(), m.end());
-        out[p + "maps"] =
+        out[p + (l.refined ? "refined" : "maps")] =
             Tensor::from_vector(all, {int64_t(l.maps.size()), fig.side, fig.side}, DType::F32);
         if (!l.gate.empty())
             out[p + "gate"] = Tensor::from_vector(l.gate, {int64_t(l.gate.size())}, DType::F32);

@@ -14,6 +14,9 @@ namespace vg::analyze {
 struct FigureLayer {
     int64_t block = 0;  // block index (0-based; figures print it 1-based as "layer")
     std::string kind;
+    // Refiner: this row holds the block's refined maps (signed, not distributions; the figure
+    // draws their magnitude), and follows the row of the same block's attention maps.
+    bool refined = false;
     std::vector<std::vector<double>> maps;  // per head: the query's row over the N patch keys
     std::vector<double> other_mass;         // per head: weight on non-patch tokens; may be empty
     std::vector<double> gate;               // per head, gated layers only
@@ -32,7 +35,8 @@ struct MapFigure {
 int64_t centre_query(int64_t side);
 
 // The maps of the query's row in the chosen blocks (all blocks when `blocks` is empty), averaged
-// over every image of `images` [B, C, H, W]. `query` < 0 picks centre_query.
+// over every image of `images` [B, C, H, W]; a block with refined maps (Refiner) gets a second
+// row with them. `query` < 0 picks centre_query.
 MapFigure query_maps(models::VisionModel& model, const Tensor& images,
                      const std::vector<int64_t>& blocks, int64_t query = -1,
                      probe::MapInput input = probe::MapInput::Activations);
@@ -41,8 +45,8 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
 Canvas render_map_figure(const MapFigure& figure, int decades = 3);
 
 // The figure's numbers as safetensors: "blocks.<i>.maps" [H, S, S] float32 and, where present,
-// "blocks.<i>.gate" [H] and "blocks.<i>.other_mass" [H]; metadata "query_row", "query_col",
-// "images".
+// "blocks.<i>.refined" [H, S, S] (signed), "blocks.<i>.gate" [H] and "blocks.<i>.other_mass" [H];
+// metadata "query_row", "query_col", "images".
 void save_map_tensors(const MapFigure& figure, const std::string& path);
 
 }  // namespace vg::analyze

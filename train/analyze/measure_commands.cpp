@@ -135,13 +135,13 @@ int centres_command(const AnalyzeOptions& o) {
 int maps_command(const AnalyzeOptions& o) {
     LoadedModel m = load_model(o.model);
     const probe::MapProvider& provider = probe::map_provider(*m.model);
-    Images im = load_images(o.images, m, provider.figure_images(*m.model));
     const int64_t side = nn::grid_side(m.model->config().num_patches(), "analyze maps");
     int64_t query = centre_query(side);
     if (!o.query.empty()) {
         auto [r, c] = parse_query(o.query, side);
         query = r * side + c;
     }
+    Images im = load_images(o.images, m, provider.figure_images(*m.model));
     std::vector<int64_t> blocks;
     for (int64_t l : o.layers) blocks.push_back(l - 1);
     const probe::MapInput input = probe::parse_map_input(o.map_input);

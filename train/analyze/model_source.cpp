@@ -12,6 +12,7 @@
 #include "nn/internals.h"
 #include "train/data/data_paths.h"
 #include "train/data/readable_file.h"
+#include "train/init/attn_init.h"
 #include "train/run/checkpoint.h"
 #include "train/run/cli_options.h"
 #include "train/run/loader.h"
@@ -37,30 +38,50 @@ RunConfig read_run_config(const std::string& text, const std::string& source) {
     return out;
 }
 
-models::ModelConfig config_for_weights(const std::string& name, const nn::StateDict& state) {
-    models::ModelConfig mc = models::model_config(name);
+namespace {
+
+// Tokens before the patches in a model's position table: the class (and distillation) token
+// where the table covers them.
+int64_t pos_table_prefix(const models::ModelConfig& mc) {
+    switch (mc.arch) {
+        case models::Arch::ConViT:
+        case models::Arch::SimpleViT:
+            return 0;
+        case models::Arch::Refiner:
+            return 1;
+        case models::Arch::DeiT:
+            if (mc.pos_embed != models::PosEmbed::Learned) return 0;
+            return int64_t(mc.class_token) + int64_t(mc.distilled);
+    }
+    return 0;
+}
+
+}  // namespace
+
+models::ModelConfig config_for_weights(models::ModelConfig mc, const nn::StateDict& state) {
     if (auto it = state.find("head.weight"); it != state.end()) mc.num_classes = it->second.size(0);
     if (auto it = state.find("patch_embed.proj.weight"); it != state.end()) {
         const Tensor& w = it->second;  // [D, C, p, p]
         if (w.dim() != 4 || w.size(2) != mc.patch_size)
             fail("config_for_weights", "patch_embed.proj.weight {} does not fit '{}' (patch {})",
-                 w.desc(), name, mc.patch_size);
+                 w.desc(), mc.name, mc.patch_size);
         mc.in_chans = w.size(1);
     }
-    if (auto it = state.find("pos_embed"); it != state.end()) {
-        const int64_t extra = mc.arch == models::Arch::ConViT ? 0 : (mc.distilled ? 2 : 1);
-        const int64_t n = it->second.dim() == 3 ? it->second.size(1) - extra : -1;
-        mc.img_size = nn::grid_side(n, "config_for_weights") * mc.patch_size;
-    }
+    for (const char* table : {"pos_embed", "pos_embedding"})
+        if (auto it = state.find(table); it != state.end()) {
+            const int64_t n =
+                it->second.dim() == 3 ? it->second.size(1) - pos_table_prefix(mc) : -1;
+            mc.img_size = nn::grid_side(n, "config_for_weights") * mc.patch_size;
+        }
     return mc;
 }
 
 LoadedModel load_model(const ModelSource& src) {
     const int given = int(!src.run_dir.empty()) + int(!src.checkpoint.empty()) +
                       int(!src.model.empty() && src.checkpoint.empty() && src.run_dir.empty());
-    if (given != 1) fail("analyze", "give exactly one of RUN_DIR / --run, --checkpoint or --model");
     if (!src.weights.empty() && src.model.empty())
         fail("analyze", "--weights needs --model (the registry name the weights belong to)");
+    if (given != 1) fail("analyze", "give exactly one of RUN_DIR / --run, --checkpoint or --model");
     LoadedModel out;
     std::string ckpt = src.checkpoint;
     if (!src.run_dir.empty())
@@ -81,8 +102,19 @@ LoadedModel load_model(const ModelSource& src) {
     } else {
         out.label = fmt::format("{}, freshly initialised (seed {})", name, src.seed);
     }
+    // The architecture as the run built it: the registry entry, its model kwargs and the
+    // attention scale its structured init implies (train/init/attn_init.h).
+    const TrainConfig built = out.run_config.value_or(TrainConfig{});
+    const std::string kwargs = src.model_kwargs.empty() ? built.model_kwargs : src.model_kwargs;
+    const std::string attn_init = src.attn_init.empty() ? built.attn_init : src.attn_init;
     manual_seed(src.seed);
-    out.model = models::create_model(config_for_weights(name, state));
+    out.model =
+        models::create_model(config_for_weights(run_model_config(name, kwargs, attn_init), state));
+    if (state.empty() && !src.attn_init.empty()) {
+        const AttnInitReport init = apply_attn_init(*out.model, parse_attn_init(src.attn_init),
+                                                    default_generator(), src.attn_init_cache);
+        out.label += fmt::format(", {}", init.spec.text);
+    }
     if (!state.empty()) out.model->load_state_dict(state);
     out.model->eval();
     out.model->to(Device::parse(src.device));
@@ -138,6 +170,14 @@ void add_model_options(CLI::App* c, ModelSource& s) {
     c->add_flag("--ema", s.ema, "use the checkpoint's EMA weights");
     add_checked_option(c, "--seed", s.seed, "initialisation seed of a fresh --model",
                        closed<uint64_t>(0, UINT64_MAX), "analyze");
+    add_checked_option(c, "--model-kwargs", s.model_kwargs,
+                       "model overrides (default: the checkpoint's)", model_kwargs_text(),
+                       "analyze");
+    add_checked_option(c, "--attn-init", s.attn_init,
+                       "structured attention init of a fresh --model (the state it starts from)",
+                       attn_init_text(), "analyze");
+    add_checked_option(c, "--attn-init-cache", s.attn_init_cache,
+                       "cache of the impulse Adam solves", any_text("a directory"), "analyze");
     add_checked_option(c, "--device", s.device, "where to run", device_names(), "analyze");
 }
 

@@ -15,12 +15,15 @@
 namespace vg::analyze {
 
 struct ModelSource {
-    std::string run_dir;     // uses RUN_DIR/checkpoint.safetensors
-    std::string checkpoint;  // a `vitgrad train` checkpoint
-    std::string weights;     // a plain state dict (timm names); needs `model`
-    std::string model;       // registry name; alone: a freshly initialised model
-    bool ema = false;        // the checkpoint's EMA weights
-    uint64_t seed = 0;       // initialisation of a fresh model
+    std::string run_dir;       // uses RUN_DIR/checkpoint.safetensors
+    std::string checkpoint;    // a `vitgrad train` checkpoint
+    std::string weights;       // a plain state dict (timm names); needs `model`
+    std::string model;         // registry name; alone: a freshly initialised model
+    bool ema = false;          // the checkpoint's EMA weights
+    std::string model_kwargs;  // model overrides (default: the checkpoint's)
+    std::string attn_init;     // structured init of a fresh `model` (train/init/attn_init.h)
+    std::string attn_init_cache = "runs/attn_init_cache";
+    uint64_t seed = 0;  // initialisation of a fresh model
     std::string device = "cpu";
 };
 
@@ -39,9 +42,9 @@ struct RunConfig {
 };
 RunConfig read_run_config(const std::string& text, const std::string& source);
 
-// The registry configuration `name` with the classes, input channels and image size that a
-// state dict's head, patch embedding and position embedding imply.
-models::ModelConfig config_for_weights(const std::string& name, const nn::StateDict& state);
+// `mc` with the classes, input channels and image size that a state dict's head, patch
+// embedding and position table imply.
+models::ModelConfig config_for_weights(models::ModelConfig mc, const nn::StateDict& state);
 
 // Exactly one of run_dir, checkpoint, model (with or without weights) must be given.
 LoadedModel load_model(const ModelSource& source);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "nn/internals.h"
@@ -52,7 +53,7 @@ std::vector<Panel> per_layer_panels(
             for (auto& [x, st] : pts) {
                 if (l >= st->layers.size()) continue;
                 std::vector<double> v = pick(st->layers[l]);
-                if (k < v.size()) s.x.push_back(x), s.y.push_back(v[k]);
+                if (k < v.size() && std::isfinite(v[k])) s.x.push_back(x), s.y.push_back(v[k]);
             }
             p.series.push_back(std::move(s));
         }
@@ -128,22 +129,35 @@ int run_report_command(const AnalyzeOptions& o) {
                               last.layers[l].mean_nonlocality(),
                               fmt_values(last.layers[l].nonlocality));
         md += "\n";
-        auto centres = per_layer_panels(
-            pts,
-            [](const probe::LayerStudy& l) {
-                std::vector<double> d;
-                for (const nn::AttentionCentre& c : l.centres) d.push_back(c.distance);
-                return d;
-            },
-            "attention-centre distance", "patches", std::nullopt);
-        if (!centres.empty()) {
-            write_text_file((dir / "centres.svg").string(), render_svg(centres, 2));
-            written.push_back((dir / "centres.svg").string());
-            md +=
-                "## Attention-centre distance of the GPSA heads\n\n![centres](centres.svg)\n\n"
-                "From W_pos (reference main.py); a head whose w_d is not negative has no "
-                "centre and is left out.\n\n";
-        }
+        auto write_panels = [&](const std::vector<Panel>& panels, const char* file,
+                                const std::string& section) {
+            if (panels.empty()) return;
+            write_text_file((dir / file).string(), render_svg(panels, 2));
+            written.push_back((dir / file).string());
+            md += section;
+        };
+        write_panels(
+            per_layer_panels(
+                pts, [](const probe::LayerStudy& l) { return l.refined_nonlocality; },
+                "refined non-locality", "patches", uniform),
+            "refined_nonlocality.svg",
+            "## Non-locality of the refined maps (Refiner)\n\n"
+            "![refined non-locality](refined_nonlocality.svg)\n\n"
+            "The refined maps are not distributions (no softmax follows the refinement), so the "
+            "distance is weighted by |A| (nn::weighted_nonlocality).\n\n");
+        write_panels(per_layer_panels(
+                         pts,
+                         [](const probe::LayerStudy& l) {
+                             std::vector<double> d;
+                             for (const nn::AttentionCentre& c : l.centres)
+                                 d.push_back(c.defined ? c.distance : std::nan(""));
+                             return d;
+                         },
+                         "attention-centre distance", "patches", std::nullopt),
+                     "centres.svg",
+                     "## Attention-centre distance of the GPSA heads\n\n![centres](centres.svg)\n\n"
+                     "From W_pos (reference main.py); a head whose w_d is not negative has no "
+                     "centre and is left out.\n\n");
     }
     if (!h.back().gates.empty()) {
         md +=

@@ -50,14 +50,8 @@ class VitMaps : public MapProvider {
         const int64_t N = m.config().num_patches();
         std::vector<LayerMaps> out(raw.size());
         for (size_t i = 0; i < raw.size(); ++i) {
-            const Tensor& a = raw[i].attn;
-            const int64_t extra = a.size(-1) - N;
-            if (a.dim() != 4 || extra < 0)
-                fail("layer_maps", "block {} returned maps {} for {} patch tokens", i, a.desc(), N);
             LayerMaps& l = out[i];
-            Tensor rows = a.narrow(2, extra, N);
-            l.maps = rows.narrow(3, extra, N);
-            if (extra > 0) l.other_mass = sum(rows.narrow(3, 0, extra), {-1});
+            set_patch_maps(l, raw[i], N, i);
             l.gate = raw[i].gate;
             l.kind = l.gate.defined() ? "GPSA" : "MHSA";
             if (auto* g = dynamic_cast<const nn::GPSA*>(m.blocks[i]->attn.get()))
@@ -76,11 +70,29 @@ class VitMaps : public MapProvider {
 
 // One entry per architecture family; a new architecture adds its provider here.
 const std::vector<std::shared_ptr<const MapProvider>>& providers() {
-    static const std::vector<std::shared_ptr<const MapProvider>> list = {vit_map_provider()};
+    static const std::vector<std::shared_ptr<const MapProvider>> list = {
+        vit_map_provider(), refiner_vit_map_provider(), simplevit_map_provider()};
     return list;
 }
 
 }  // namespace
+
+void set_patch_maps(LayerMaps& l, const nn::AttentionInternals& raw, int64_t N, size_t block) {
+    const Tensor& a = raw.attn;
+    if (!a.defined() || a.dim() != 4 || a.size(-1) < N || a.size(-1) != a.size(-2))
+        fail("layer_maps", "block {} returned maps {} for {} patch tokens", block,
+             a.defined() ? a.desc() : "none", N);
+    const int64_t extra = a.size(-1) - N;
+    Tensor rows = a.narrow(2, extra, N);
+    l.maps = rows.narrow(3, extra, N);
+    if (extra > 0) l.other_mass = sum(rows.narrow(3, 0, extra), {-1});
+    if (raw.refined.defined()) {
+        if (raw.refined.shape() != a.shape())
+            fail("layer_maps", "block {}: refined maps {} differ in shape from its maps {}", block,
+                 raw.refined.desc(), a.desc());
+        l.refined = raw.refined.narrow(2, extra, N).narrow(3, extra, N);
+    }
+}
 
 Device model_device(const models::VisionModel& m) {
     std::vector<Tensor> p = m.parameters();

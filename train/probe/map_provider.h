@@ -9,6 +9,7 @@
 
 #include "core/tensor.h"
 #include "models/model.h"
+#include "nn/internals.h"
 
 namespace vg::probe {
 
@@ -29,6 +30,14 @@ struct LayerMaps {
                         // token); undefined when the layer sees patches only
     Tensor gate;        // [H] sigmoid(lambda) of a gated layer (GPSA); undefined otherwise
     Tensor pos_weight;  // [H, 3] W_pos of a GPSA layer; undefined otherwise
+    // Refiner (Zhou et al. 2021): the refined maps that multiply the values, patch block
+    // [B, H, N, N]; no softmax follows the refinement, so their rows are not distributions and
+    // their entries may be negative. Undefined for a layer without a refiner.
+    Tensor refined;
+    // Whether each row of `maps` (with other_mass) is a distribution. Refiner-ViT's computing
+    // blocks add the previous map to the softmax (the attention residual), so theirs are not,
+    // and their non-locality is the |A|-weighted one (nn::weighted_nonlocality).
+    bool distributions = true;
 };
 
 class MapProvider {
@@ -59,13 +68,23 @@ class EvalScope {
     bool was_training_;
 };
 
+// Fills l.maps, l.other_mass and l.refined from one block's internals whose T x T maps hold
+// T - N non-patch tokens (class, distillation) before the N patches; `block` names it in errors.
+void set_patch_maps(LayerMaps& l, const nn::AttentionInternals& raw, int64_t num_patches,
+                    size_t block);
+
 // The device of the model's parameters (the CPU for a model without any).
 Device model_device(const models::VisionModel& model);
 
 // The provider of `model`'s architecture; a vg::Error naming the model when none handles it.
 const MapProvider& map_provider(const models::VisionModel& model);
 
-// DeiT and ConViT: the maps their attention layers apply to the values (GPSA: the gated mix).
+// DeiT and ConViT: the maps their attention layers apply to the values (GPSA: the gated mix);
+// with the paper's Refiner in the MHSA blocks, the softmax maps and the refined ones.
 std::shared_ptr<const MapProvider> vit_map_provider();
+// Refiner-ViT as released (train/probe/refiner_maps.cpp).
+std::shared_ptr<const MapProvider> refiner_vit_map_provider();
+// SimpleViT (train/probe/simplevit_maps.cpp).
+std::shared_ptr<const MapProvider> simplevit_map_provider();
 
 }  // namespace vg::probe

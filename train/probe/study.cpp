@@ -52,12 +52,21 @@ Study study(models::VisionModel& model, const Tensor& images, MapInput input, in
                 if (maps[l].pos_weight.defined())
                     s.layers[l].centres = nn::attention_centres(maps[l].pos_weight);
                 s.layers[l].nonlocality.assign(size_t(maps[l].maps.size(1)), 0.0);
+                if (maps[l].refined.defined())
+                    s.layers[l].refined_nonlocality.assign(size_t(maps[l].refined.size(1)), 0.0);
             }
         }
+        auto add_weighted = [&](std::vector<double>& acc, const std::vector<double>& d) {
+            for (size_t h = 0; h < d.size() && h < acc.size(); ++h)
+                acc[h] += d[h] * double(b) / double(B);
+        };
         for (size_t l = 0; l < maps.size(); ++l) {
-            std::vector<double> d = nn::nonlocality(maps[l].maps);
-            for (size_t h = 0; h < d.size(); ++h)
-                s.layers[l].nonlocality[h] += d[h] * double(b) / double(B);
+            const LayerMaps& m = maps[l];
+            add_weighted(s.layers[l].nonlocality, m.distributions
+                                                      ? nn::nonlocality(m.maps)
+                                                      : nn::weighted_nonlocality(m.maps));
+            if (m.refined.defined())
+                add_weighted(s.layers[l].refined_nonlocality, nn::weighted_nonlocality(m.refined));
         }
     }
     return s;
@@ -83,6 +92,7 @@ Json to_json(const Study& s) {
     for (const LayerStudy& l : s.layers) {
         Json j = {{"kind", l.kind}, {"nonlocality", l.nonlocality}};
         if (!l.gate.empty()) j["gate"] = l.gate;
+        if (!l.refined_nonlocality.empty()) j["refined_nonlocality"] = l.refined_nonlocality;
         if (!l.centres.empty()) {
             Json dist = Json::array(), centre = Json::array();
             for (const nn::AttentionCentre& c : l.centres) {
@@ -113,6 +123,8 @@ Study study_from_json(const Json& j) {
             l.kind = jl.at("kind").get<std::string>();
             l.nonlocality = jl.at("nonlocality").get<std::vector<double>>();
             if (jl.contains("gate")) l.gate = jl.at("gate").get<std::vector<double>>();
+            if (jl.contains("refined_nonlocality"))
+                l.refined_nonlocality = jl.at("refined_nonlocality").get<std::vector<double>>();
             if (jl.contains("centre"))
                 for (const Json& c : jl.at("centre")) {
                     nn::AttentionCentre ac;

@@ -13,8 +13,11 @@
 namespace vg::probe {
 
 struct LayerStudy {
-    std::string kind;                          // "GPSA", "MHSA", ...
-    std::vector<double> nonlocality;           // per head, in patches
+    std::string kind;                 // "GPSA", "MHSA", ...
+    std::vector<double> nonlocality;  // per head, in patches
+    // Refiner layers: the |A|-weighted non-locality of the refined maps (nn::weighted_nonlocality),
+    // per head; empty for a layer without a refiner.
+    std::vector<double> refined_nonlocality;
     std::vector<double> gate;                  // per head, sigmoid(lambda); empty if not gated
     std::vector<nn::AttentionCentre> centres;  // per head (GPSA); empty otherwise
 
@@ -31,7 +34,8 @@ struct Study {
 };
 
 // Measures every layer on `images` [B, C, H, W] (moved to the model's device), `chunk` images at
-// a time so that memory stays bounded; the non-locality is the mean over all B images. The model
+// a time so that memory stays bounded; the non-locality is the mean over all B images (ConViT
+// Eq. 8 where the provider's maps are distributions, else nn::weighted_nonlocality). The model
 // runs in eval mode without gradients and gets its previous mode back.
 Study study(models::VisionModel& model, const Tensor& images,
             MapInput input = MapInput::Activations, int64_t chunk = 128);
@@ -41,8 +45,9 @@ Study study(models::VisionModel& model, const Tensor& images,
 std::vector<std::pair<int64_t, LayerStudy>> gated_layers(const models::VisionModel& model);
 
 // JSON form of a study, as recorded in metrics.jsonl ("internals"): {"input", "images",
-// "layers": [{"kind", "nonlocality", "gate", "centre_distance", "centre": [dx, dy, alpha]}]}
-// (gate and centres for gated layers only). An undefined attention centre is written as null.
+// "layers": [{"kind", "nonlocality", "gate", "centre_distance", "centre": [dx, dy, alpha],
+// "refined_nonlocality"}]} (gate and centres for gated layers only, refined_nonlocality for
+// refined ones). An undefined attention centre is written as null.
 nlohmann::ordered_json to_json(const Study& s);
 Study study_from_json(const nlohmann::ordered_json& j);
 
