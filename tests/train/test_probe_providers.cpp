@@ -75,7 +75,7 @@ TEST_CASE("probe: Refiner-ViT's computing and sharing blocks and their refined m
     auto m = fresh(models::model_config("refiner_vit_cifar_micro"));  // 8 x 8, H = 4, 4 blocks
     uniform_maps_identity_refiners(*m);
     const probe::MapProvider& p = probe::map_provider(*m);
-    CHECK(std::string(p.name()) == "refiner_vit");
+    CHECK(std::string(p.name()) == "Refiner-ViT");
     auto maps = p.layer_maps(*m, images(2), probe::MapInput::Activations);
     REQUIRE(maps.size() == 4);
     const std::vector<std::string> kinds = {"MHSA", "shared", "MHSA", "shared"};
@@ -158,7 +158,7 @@ TEST_CASE("probe: SimpleViT's maps are over the patches alone") {
             if (name.find("to_qk") != std::string::npos) p.detach().zero_();
     }
     const probe::MapProvider& p = probe::map_provider(*m);
-    CHECK(std::string(p.name()) == "simplevit");
+    CHECK(std::string(p.name()) == "SimpleViT");
     CHECK(p.figure_images(*m) == 100);
     auto maps = p.layer_maps(*m, images(2), probe::MapInput::Activations);
     REQUIRE(maps.size() == 2);

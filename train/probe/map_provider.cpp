@@ -77,6 +77,21 @@ const std::vector<std::shared_ptr<const MapProvider>>& providers() {
 
 }  // namespace
 
+std::vector<LayerMaps> ForwardMapProvider::layer_maps(const models::VisionModel& m,
+                                                      const Tensor& images, MapInput input) const {
+    if (input != MapInput::Activations)
+        fail("layer_maps", "'{}': only the activations input applies to {} ({})", m.config().name,
+             name(), why_activations_only());
+    NoGradGuard no_grad;
+    models::ModelInternals in;
+    m.forward(images, &in);
+    std::vector<LayerMaps> out(in.blocks.size());
+    for (size_t i = 0; i < in.blocks.size(); ++i)
+        set_patch_maps(out[i], in.blocks[i], m.config().num_patches(), i);
+    describe(m, out);
+    return out;
+}
+
 void set_patch_maps(LayerMaps& l, const nn::AttentionInternals& raw, int64_t N, size_t block) {
     const Tensor& a = raw.attn;
     if (!a.defined() || a.dim() != 4 || a.size(-1) < N || a.size(-1) != a.size(-2))

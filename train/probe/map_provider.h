@@ -53,6 +53,24 @@ class MapProvider {
     virtual int64_t figure_images(const models::VisionModel& model) const = 0;
 };
 
+// A provider for models whose forward(x, &internals) hands back every block's maps with any
+// non-patch tokens first, and that support only the activations input: it runs the forward,
+// cuts out the patch blocks (set_patch_maps) and lets the architecture name the layers. Maps
+// are averaged over 100 images in figures (no gate to single one image out; ConViT Fig. 15).
+class ForwardMapProvider : public MapProvider {
+  public:
+    int64_t figure_images(const models::VisionModel&) const override { return 100; }
+    std::vector<LayerMaps> layer_maps(const models::VisionModel& model, const Tensor& images,
+                                      MapInput input) const override;
+
+  protected:
+    // Sets each layer's kind (and `distributions`, when not all rows are distributions).
+    virtual void describe(const models::VisionModel& model,
+                          std::vector<LayerMaps>& layers) const = 0;
+    // Why only the activations input applies, for the error message.
+    virtual const char* why_activations_only() const = 0;
+};
+
 // Puts a model in eval mode for a scope and gives it its previous mode back, also on errors.
 class EvalScope {
   public:
