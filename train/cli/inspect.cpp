@@ -11,6 +11,7 @@
 #include "core/random.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
+#include "train/analyze/model_source.h"
 #include "train/augment/augment.h"
 #include "train/data/data_paths.h"
 #include "train/data/readable_file.h"
@@ -124,13 +125,7 @@ int inspect_main(const InspectOptions& o) {
     int64_t num_classes = 0;
     Tensor images;
     if (!o.input.empty()) {
-        require_readable_file("inspect", o.input, "", kMaxCheckpointBytes);
-        SafetensorsFile in = load_safetensors(o.input);
-        auto it = in.tensors.find("images");
-        if (it == in.tensors.end())
-            fail("inspect", "{} has no tensor named \"images\" ([B, C, H, W], normalised)",
-                 o.input);
-        images = it->second.to(DType::F32);
+        images = analyze::read_images_file(o.input);
     } else {
         images = dataset_images(o, num_classes);
     }

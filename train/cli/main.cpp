@@ -1,4 +1,4 @@
-// The `vitgrad` command-line tool: demo, train, eval, inspect, bench, info.
+// The `vitgrad` command-line tool: demo, train, eval, inspect, analyze, bench, info.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "train/analyze/commands.h"
 #include "train/bench/bench.h"
 #include "train/cli/info.h"
 #include "train/cli/inspect.h"
@@ -166,6 +167,8 @@ int main(int argc, char** argv) {
     CLI::App* inspect = add_inspect_command(app, inspect_opts);
     InfoOptions info_opts;
     CLI::App* info = add_info_command(app, info_opts);
+    analyze::AnalyzeOptions analyze_opts;
+    CLI::App* analyze = analyze::add_analyze_command(app, analyze_opts);
     CLI::App* models_cmd = add_models_command(app);
 
     try {
@@ -182,6 +185,7 @@ int main(int argc, char** argv) {
         if (*bench) return bench::bench_main(bench_opts);
         if (*inspect) return inspect_main(inspect_opts);
         if (*info) return info_main(info_opts);
+        if (*analyze) return analyze::analyze_main(analyze, analyze_opts);
         if (*models_cmd) return models_main();
         if (*train) {
             // Precedence: the resumed run's saved config, then the config file, then flags.

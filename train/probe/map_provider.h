@@ -44,6 +44,21 @@ class MapProvider {
     virtual int64_t figure_images(const models::VisionModel& model) const = 0;
 };
 
+// Puts a model in eval mode for a scope and gives it its previous mode back, also on errors.
+class EvalScope {
+  public:
+    explicit EvalScope(models::VisionModel& m) : model_(m), was_training_(m.is_training()) {
+        m.eval();
+    }
+    ~EvalScope() { model_.train(was_training_); }
+    EvalScope(const EvalScope&) = delete;
+    EvalScope& operator=(const EvalScope&) = delete;
+
+  private:
+    models::VisionModel& model_;
+    bool was_training_;
+};
+
 // The device of the model's parameters (the CPU for a model without any).
 Device model_device(const models::VisionModel& model);
 

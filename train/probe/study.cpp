@@ -32,8 +32,7 @@ Study study(models::VisionModel& model, const Tensor& images, MapInput input, in
     if (images.size(0) == 0) fail("study", "no images to measure");
     if (chunk <= 0) fail("study", "chunk must be positive, got {}", chunk);
     const MapProvider& provider = map_provider(model);
-    const bool was_training = model.is_training();
-    model.eval();
+    EvalScope eval(model);
     NoGradGuard no_grad;
     const Device device = model_device(model);
     const int64_t B = images.size(0);
@@ -61,7 +60,6 @@ Study study(models::VisionModel& model, const Tensor& images, MapInput input, in
                 s.layers[l].nonlocality[h] += d[h] * double(b) / double(B);
         }
     }
-    model.train(was_training);
     return s;
 }
 

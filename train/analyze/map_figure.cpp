@@ -1,0 +1,173 @@
+// Query maps and their figure.
+#include "train/analyze/map_figure.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/safetensors.h"
+#include "nn/internals.h"
+#include "train/analyze/colormap.h"
+
+namespace vg::analyze {
+
+namespace {
+
+const Rgb kBlack{0, 0, 0}, kGrey{90, 90, 90}, kQueryFrame{255, 40, 40};
+
+std::vector<double> to_doubles(const Tensor& t) {
+    return t.detach().cpu().to(DType::F64).contiguous().to_vector();
+}
+
+void add_into(std::vector<double>& acc, const std::vector<double>& v) {
+    if (acc.empty()) acc.assign(v.size(), 0.0);
+    for (size_t i = 0; i < v.size(); ++i) acc[i] += v[i];
+}
+
+}  // namespace
+
+int64_t centre_query(int64_t side) { return (side / 2) * side + side / 2; }
+
+MapFigure query_maps(models::VisionModel& model, const Tensor& images,
+                     const std::vector<int64_t>& blocks, int64_t query, probe::MapInput input) {
+    if (images.dim() != 4 || images.size(0) == 0)
+        fail("query_maps", "expected images [B, C, H, W] with B >= 1, got {}", images.desc());
+    const int64_t L = int64_t(model.blocks.size());
+    std::vector<int64_t> chosen = blocks;
+    if (chosen.empty())
+        for (int64_t i = 0; i < L; ++i) chosen.push_back(i);
+    for (int64_t b : chosen)
+        if (b < 0 || b >= L) fail("query_maps", "block {} out of range [0, {})", b, L);
+    const int64_t N = model.config().num_patches(), S = nn::grid_side(N, "query_maps");
+    if (query < 0) query = centre_query(S);
+    if (query >= N) fail("query_maps", "query token {} out of range [0, {})", query, N);
+
+    const probe::MapProvider& provider = probe::map_provider(model);
+    probe::EvalScope eval(model);
+    NoGradGuard no_grad;
+    const Device device = probe::model_device(model);
+    const int64_t B = images.size(0), chunk = 50;
+    MapFigure fig;
+    fig.side = S;
+    fig.query = query;
+    fig.images = B;
+    fig.layers.resize(chosen.size());
+    for (int64_t start = 0; start < B; start += chunk) {
+        const int64_t b = std::min(chunk, B - start);
+        std::vector<probe::LayerMaps> maps =
+            provider.layer_maps(model, images.narrow(0, start, b).to(device), input);
+        for (size_t k = 0; k < chosen.size(); ++k) {
+            const probe::LayerMaps& lm = maps[size_t(chosen[k])];
+            FigureLayer& out = fig.layers[k];
+            const int64_t H = lm.maps.size(1);
+            std::vector<double> rows = to_doubles(sum(lm.maps.select(2, query), {0}));  // [H, N]
+            out.maps.resize(size_t(H));
+            for (int64_t h = 0; h < H; ++h)
+                add_into(out.maps[size_t(h)],
+                         std::vector<double>(rows.begin() + h * N, rows.begin() + (h + 1) * N));
+            if (lm.other_mass.defined())
+                add_into(out.other_mass, to_doubles(sum(lm.other_mass.select(2, query), {0})));
+            if (start == 0) {
+                out.block = chosen[k];
+                out.kind = lm.kind;
+                if (lm.gate.defined()) out.gate = to_doubles(lm.gate);
+            }
+        }
+    }
+    for (FigureLayer& l : fig.layers) {
+        for (auto& m : l.maps)
+            for (double& v : m) v /= double(B);
+        for (double& v : l.other_mass) v /= double(B);
+    }
+    return fig;
+}
+
+Canvas render_map_figure(const MapFigure& fig, int decades) {
+    if (fig.layers.empty()) fail("render_map_figure", "no layers to draw");
+    const int S = int(fig.side);
+    size_t heads = 0;
+    double vmax = 0;
+    for (const FigureLayer& l : fig.layers) {
+        heads = std::max(heads, l.maps.size());
+        for (const auto& m : l.maps)
+            for (double v : m) vmax = std::max(vmax, v);
+    }
+    const LogScale scale = LogScale::covering(vmax > 0 ? vmax : 1.0, decades);
+    const int line = Canvas::line_height(), bold = Canvas::line_height(Font::Bold);
+    const int margin = 16, ppx = std::max(4, (128 + S - 1) / S), cell = ppx * S;
+    const int label_w = 96, gap_x = 14, note_h = line + 10;
+    const int top = margin + bold + line + 14 + line;  // title, subtitle, gap, head labels
+    const int grid_w = int(heads) * (cell + gap_x), row_h = cell + note_h;
+    const int bar_x = margin + label_w + grid_w + 10, bar_w = 18;
+    const int bar_h = std::max(cell, std::min(int(fig.layers.size()) * row_h - note_h, 300));
+    int width = bar_x + bar_w + 8 + Canvas::text_width("0.0001") + margin;
+    width = std::max({width, margin * 2 + Canvas::text_width(fig.title, Font::Bold),
+                      margin * 2 + Canvas::text_width(fig.subtitle)});
+    const int height = top + int(fig.layers.size()) * row_h + margin;
+    Canvas c(width, height);
+
+    c.text(margin, margin, fig.title, kBlack, Font::Bold);
+    c.text(margin, margin + bold, fig.subtitle, kGrey);
+    for (size_t h = 0; h < heads; ++h)
+        c.text(margin + label_w + int(h) * (cell + gap_x) + cell / 2, top - line,
+               fmt::format("head {}", h + 1), kBlack, Font::Regular, Align::Centre);
+    const int qr = int(fig.query) / S, qc = int(fig.query) % S;
+    for (size_t r = 0; r < fig.layers.size(); ++r) {
+        const FigureLayer& l = fig.layers[r];
+        const int y0 = top + int(r) * row_h;
+        c.text(margin, y0 + cell / 2 - line, fmt::format("layer {}", l.block + 1), kBlack,
+               Font::Bold);
+        c.text(margin, y0 + cell / 2 + 2, l.kind, kGrey);
+        for (size_t h = 0; h < l.maps.size(); ++h) {
+            const int x0 = margin + label_w + int(h) * (cell + gap_x);
+            for (int i = 0; i < S * S; ++i)
+                c.fill_rect(x0 + (i % S) * ppx, y0 + (i / S) * ppx, ppx, ppx,
+                            viridis(scale(l.maps[h][size_t(i)])));
+            c.frame_rect(x0 + qc * ppx, y0 + qr * ppx, ppx, ppx, kQueryFrame, std::max(1, ppx / 8));
+            std::string note;
+            if (h < l.gate.size()) note = fmt::format("σ(λ) = {:.2f}", l.gate[h]);
+            if (h < l.other_mass.size())
+                note += fmt::format("{}cls {:.2f}", note.empty() ? "" : "  ", l.other_mass[h]);
+            c.text(x0 + cell / 2, y0 + cell + 3, note, kBlack, Font::Regular, Align::Centre);
+        }
+    }
+    // Colour bar: top = scale.top, one tick per decade.
+    const int bar_y = top;
+    for (int y = 0; y < bar_h; ++y)
+        c.fill_rect(bar_x, bar_y + y, bar_w, 1, viridis(1.0 - double(y) / double(bar_h - 1)));
+    c.frame_rect(bar_x, bar_y, bar_w, bar_h, kBlack);
+    c.text(bar_x + bar_w, bar_y - line - 8, "log scale", kBlack, Font::Regular, Align::Centre);
+    for (int d = 0; d <= scale.decades; ++d) {
+        const int y = bar_y + int(std::lround(double(d) / double(scale.decades) * (bar_h - 1)));
+        c.fill_rect(bar_x + bar_w, y, 4, 1, kBlack);
+        c.text(bar_x + bar_w + 7, y - line / 2, fmt::format("{:g}", scale.top / std::pow(10.0, d)),
+               kBlack);
+    }
+    return c;
+}
+
+void save_map_tensors(const MapFigure& fig, const std::string& path) {
+    std::map<std::string, Tensor> out;
+    for (const FigureLayer& l : fig.layers) {
+        const std::string p = fmt::format("blocks.{}.", l.block);
+        std::vector<double> all;
+        for (const auto& m : l.maps) all.insert(all.end(), m.begin(), m.end());
+        out[p + "maps"] =
+            Tensor::from_vector(all, {int64_t(l.maps.size()), fig.side, fig.side}, DType::F32);
+        if (!l.gate.empty())
+            out[p + "gate"] = Tensor::from_vector(l.gate, {int64_t(l.gate.size())}, DType::F32);
+        if (!l.other_mass.empty())
+            out[p + "other_mass"] =
+                Tensor::from_vector(l.other_mass, {int64_t(l.other_mass.size())}, DType::F32);
+    }
+    save_safetensors(path, out,
+                     {{"format", "vitgrad query maps 1"},
+                      {"query_row", std::to_string(fig.query / fig.side)},
+                      {"query_col", std::to_string(fig.query % fig.side)},
+                      {"images", std::to_string(fig.images)}});
+}
+
+}  // namespace vg::analyze
