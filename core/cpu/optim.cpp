@@ -2,8 +2,8 @@
 // into the step size and the denominator), one pass over the parameter.
 #include <cmath>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

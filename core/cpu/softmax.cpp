@@ -2,8 +2,8 @@
 // rows are split over the OpenMP pool.
 #include <cmath>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

@@ -1,4 +1,4 @@
-// TrainConfig: every recipe knob with the CIFAR recipe of seed-systems §9.2 as defaults, plus a
+// TrainConfig: every recipe knob with the CIFAR recipe of docs/training.md as defaults, plus a
 // knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all set and
 // read the same names.
 #pragma once
@@ -48,8 +48,8 @@ struct TrainConfig {
     bool ema = false;
     double ema_decay = 0.99996;
 
-    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h; defaults follow
-    // §9.2)
+    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h; defaults: the
+    // CIFAR recipe of docs/training.md)
     AugmentConfig augment;
 
     // logging and checkpoints
