@@ -4,6 +4,9 @@
 #   ./setup.sh test    the whole test suite
 #   ./setup.sh build   only the build
 #   ./setup.sh demo    the autograd demo (a 2-layer MLP on synthetic data)
+#   ./setup.sh gpu-check  the checks that need a CUDA GPU (tests/gpu_check.sh: CUDA build, parity
+#                      and reference tests on CUDA, compute-sanitizer, CPU vs CUDA training, GPU
+#                      benchmark); says so and exits 0 where there is no GPU
 # Environment: BUILD_DIR (default build), VG_CUDA (ON/OFF/AUTO, default AUTO), JOBS.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -41,6 +44,11 @@ check_format() {
     fi
     echo "setup: all ${#files[@]} C++/CUDA files formatted"
 }
+
+# The GPU check builds its own CUDA tree (build-cuda) and needs no CPU build.
+if [ "$mode" = gpu-check ]; then
+    exec tests/gpu_check.sh "$@"
+fi
 
 BUILD_DIR="${BUILD_DIR:-build}"
 JOBS="${JOBS:-$(nproc)}"
@@ -86,7 +94,7 @@ case "$mode" in
         "$BUILD_DIR/vitgrad" demo "$@"
         ;;
     *)
-        echo "usage: ./setup.sh [run|test|build|demo] [extra args]" >&2
+        echo "usage: ./setup.sh [run|test|build|demo|gpu-check] [extra args]" >&2
         exit 2
         ;;
 esac

@@ -19,8 +19,8 @@ double weighted_sum(const Tensor& out, const Tensor& r) {
 GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt) {
     for (const Tensor& x : inputs)
-        if (x.requires_grad() && (x.dtype() != DType::F64 || !x.is_leaf() || !x.device().is_cpu()))
-            fail("gradcheck", "inputs must be float64 CPU leaves, got {}", x.desc());
+        if (x.requires_grad() && (x.dtype() != DType::F64 || !x.is_leaf() || !x.is_contiguous()))
+            fail("gradcheck", "inputs must be contiguous float64 leaves, got {}", x.desc());
     for (const Tensor& x : inputs)
         if (x.requires_grad()) x.set_grad(Tensor());
 
@@ -36,17 +36,18 @@ GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
         if (!x.requires_grad()) continue;
         Tensor analytic = x.grad().defined() ? x.grad() : Tensor::zeros(x.shape(), DType::F64);
         std::vector<double> a = analytic.contiguous().to_vector();
-        Tensor base = x.detach();  // a contiguous leaf: perturb its storage directly
-        if (!base.is_contiguous()) fail("gradcheck", "input {} must be contiguous", k);
-        double* p = base.data<double>();
+        // Elements are perturbed through a one-element view of the leaf's own storage, written
+        // with fill_, so a CUDA leaf is written by a kernel, never through a host pointer.
+        Tensor flat = x.detach().view({x.numel()});
+        std::vector<double> orig = flat.to_vector();
         NoGradGuard no_grad;  // the perturbed evaluations need no graph
         for (int64_t i = 0; i < x.numel(); ++i) {
-            double orig = p[i];
-            p[i] = orig + opt.eps;
+            Tensor elem = flat.narrow(0, i, 1);
+            elem.fill_(orig[size_t(i)] + opt.eps);
             double plus = weighted_sum(f(inputs), r);
-            p[i] = orig - opt.eps;
+            elem.fill_(orig[size_t(i)] - opt.eps);
             double minus = weighted_sum(f(inputs), r);
-            p[i] = orig;
+            elem.fill_(orig[size_t(i)]);
             double numeric = (plus - minus) / (2 * opt.eps);
             double err = std::fabs(a[size_t(i)] - numeric);
             bool bad = !(err <= opt.atol + opt.rtol * std::fabs(numeric));

@@ -25,7 +25,8 @@ struct GradcheckResult {
 using TensorFn = std::function<Tensor(const std::vector<Tensor>& inputs)>;
 
 // Checks d/dx of L = sum(r * f(x)) for random weights r against central differences, for every
-// element of every input that requires grad. Inputs must be float64 leaves.
+// element of every input that requires grad. Inputs that require grad must be contiguous float64
+// leaves, on any one device (f runs where its inputs are).
 GradcheckResult gradcheck(const TensorFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt = {});
 

@@ -37,6 +37,12 @@ inline Device Device::parse(const std::string& s) {
     fail("Device::parse", "unknown device '{}' (expected cpu, cuda or cuda:N)", s);
 }
 
+// Until `./setup.sh gpu-check` has passed on a GPU, the CUDA backend is compiled and tested in
+// design only; `vitgrad train --device cuda` prints this line (docs/cuda.md).
+inline constexpr const char* kCudaUnverifiedWarning =
+    "warning: vitgrad's CUDA backend compiles and is parity-tested in design, but has not yet run "
+    "on a GPU (./setup.sh gpu-check is its first check); compare with a --device cpu run";
+
 }  // namespace vg
 
 template <>

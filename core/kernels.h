@@ -25,6 +25,16 @@ struct AdamWParams {
     int64_t step;  // 1-based, for bias correction
 };
 
+// The per-step constants of an AdamW update: decoupled weight decay, bias correction folded into
+// the step size and the denominator. Computed in double (1 - beta^t loses digits in float for
+// beta2 = 0.999 and small t) by one function, defined in core/cpu/optim.cpp, for both backends.
+struct AdamWScalars {
+    double decay;      // 1 - lr * weight_decay
+    double step_size;  // lr / (1 - beta1^t)
+    double inv_bc2;    // 1 / sqrt(1 - beta2^t)
+};
+AdamWScalars adamw_scalars(const AdamWParams& p);
+
 namespace cpu {
 #include "core/kernel_list.inc"
 }  // namespace cpu

@@ -99,14 +99,19 @@ void copy_across(const Tensor& src, Tensor& dst) {
     const void* s = src.raw_data();
     void* d = dst.raw_data();
     if (sd.is_cpu() && dd.is_cuda()) {
-        // Pageable host memory is staged by the driver before this returns, so the host buffer
-        // may be reused at once; the device side stays ordered on dst's stream.
+        // Wait for the copy before returning: the caller may drop `src` at once, and its block
+        // then goes back to the CPU pool and is rewritten by the next op. CUDA only says a copy
+        // from pageable memory "might be" synchronous (it is not when the memory happens to be
+        // pinned), so nothing else guarantees the driver has read it. Staging through a pinned
+        // buffer would let the copy overlap compute, but needs a pinned pool and an event per
+        // buffer; uploads happen once per batch, where one wait costs little.
         VG_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyHostToDevice, stream(dd)),
                       "Tensor::to");
+        synchronize(dd.index, "Tensor::to");
     } else if (sd.is_cuda() && dd.is_cpu()) {
-        cudaStream_t st = stream(sd);
-        VG_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToHost, st), "Tensor::to");
-        VG_CUDA_CHECK(cudaStreamSynchronize(st), "Tensor::to");
+        VG_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToHost, stream(sd)),
+                      "Tensor::to");
+        synchronize(sd.index, "Tensor::to");
     } else if (sd.is_cuda() && dd.is_cuda()) {
         if (sd.index == dd.index) {
             VG_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice, stream(sd)),
@@ -115,10 +120,10 @@ void copy_across(const Tensor& src, Tensor& dst) {
         }
         // Two streams: dst's block may still be in use by queued work on its own device, and
         // later work on dst's stream must see the copied values, so fence both sides.
-        synchronize(dd.index);
+        synchronize(dd.index, "Tensor::to");
         VG_CUDA_CHECK(cudaMemcpyPeerAsync(d, dd.index, s, sd.index, bytes, stream(sd)),
                       "Tensor::to");
-        synchronize(sd.index);
+        synchronize(sd.index, "Tensor::to");
     } else {
         fail("Tensor::to", "copy_across called with two CPU tensors ({} -> {})", src.desc(),
              dst.desc());

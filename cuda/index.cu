@@ -1,6 +1,9 @@
-// CUDA gather / scatter_add / index_select / index_add over contiguous [O, R, I] views (the
-// adjoints add with atomicAdd), and the index range check, which reports a bad index as a
-// vg::Error naming the op instead of letting a kernel fault on the device.
+// CUDA gather / scatter_add / index_select / index_add over contiguous [O, R, I] views, and the
+// index range check, which reports a bad index as a vg::Error naming the op instead of letting a
+// kernel fault on the device. The adjoints (scatter_add, index_add) give each thread one (o, i)
+// column and add the source rows j = 0, 1, ... in order, as the CPU does: no atomics, so the
+// result is the same on every run and equal to the CPU's bit for bit. The price is parallelism
+// O * I rather than O * Rj * I; neither op is on a model's training path today.
 #include <climits>
 
 #include "cuda/kernels.h"
@@ -23,13 +26,16 @@ __global__ void gather_kernel(const T* x, const int64_t* index, int64_t Rx, int6
     }
 }
 
-// dx[o, index[o, j, i], i] += src[o, j, i]
+// dx[o, index[o, j, i], i] += src[o, j, i]: thread (o, i) walks j in order.
 template <typename T>
 __global__ void scatter_add_kernel(T* dx, const int64_t* index, const T* src, int64_t Rx,
-                                   int64_t Rj, int64_t I, int64_t n) {
-    VG_GRID_STRIDE_LOOP(e, n) {
-        int64_t o = e / (Rj * I), i = e % I, r = index[e];
-        if (r >= 0 && r < Rx) atomicAdd(dx + (o * Rx + r) * I + i, src[e]);
+                                   int64_t Rj, int64_t I, int64_t columns) {
+    VG_GRID_STRIDE_LOOP(col, columns) {
+        int64_t o = col / I, i = col % I;
+        for (int64_t j = 0; j < Rj; ++j) {
+            int64_t e = (o * Rj + j) * I + i, r = index[e];
+            if (r >= 0 && r < Rx) dx[(o * Rx + r) * I + i] += src[e];
+        }
     }
 }
 
@@ -43,13 +49,16 @@ __global__ void index_select_kernel(const T* x, const int64_t* index, int64_t Rx
     }
 }
 
-// dx[o, index[j], i] += src[o, j, i]
+// dx[o, index[j], i] += src[o, j, i]: thread (o, i) walks j in order.
 template <typename T>
 __global__ void index_add_kernel(T* dx, const int64_t* index, const T* src, int64_t Rx, int64_t Rj,
-                                 int64_t I, int64_t n) {
-    VG_GRID_STRIDE_LOOP(e, n) {
-        int64_t o = e / (Rj * I), j = (e / I) % Rj, i = e % I, r = index[j];
-        if (r >= 0 && r < Rx) atomicAdd(dx + (o * Rx + r) * I + i, src[e]);
+                                 int64_t I, int64_t columns) {
+    VG_GRID_STRIDE_LOOP(col, columns) {
+        int64_t o = col / I, i = col % I;
+        for (int64_t j = 0; j < Rj; ++j) {
+            int64_t r = index[j];
+            if (r >= 0 && r < Rx) dx[(o * Rx + r) * I + i] += src[(o * Rj + j) * I + i];
+        }
     }
 }
 
@@ -78,12 +87,12 @@ void gather(const Tensor& x, const Tensor& index, int64_t O, int64_t Rx, int64_t
 
 void scatter_add(Tensor& dx, const Tensor& index, const Tensor& src, int64_t O, int64_t Rx,
                  int64_t Rj, int64_t I) {
-    int64_t n = O * Rj * I;
-    if (n == 0) return;
+    int64_t columns = O * I;
+    if (columns == 0 || Rj == 0) return;
     dispatch_float(dx.dtype(), "scatter_add", [&]<typename T>() {
-        launch("scatter_add", "scatter_add_kernel", scatter_add_kernel<T>, grid_for(n), kBlock, 0,
-               dx.device().index, dev_ptr<T>(dx), dev_ptr<int64_t>(index), dev_ptr<T>(src), Rx, Rj,
-               I, n);
+        launch("scatter_add", "scatter_add_kernel", scatter_add_kernel<T>, grid_for(columns),
+               kBlock, 0, dx.device().index, dev_ptr<T>(dx), dev_ptr<int64_t>(index),
+               dev_ptr<T>(src), Rx, Rj, I, columns);
     });
 }
 
@@ -100,12 +109,12 @@ void index_select(const Tensor& x, const Tensor& index, int64_t O, int64_t Rx, i
 
 void index_add(Tensor& dx, const Tensor& index, const Tensor& src, int64_t O, int64_t Rx,
                int64_t Rj, int64_t I) {
-    int64_t n = O * Rj * I;
-    if (n == 0) return;
+    int64_t columns = O * I;
+    if (columns == 0 || Rj == 0) return;
     dispatch_float(dx.dtype(), "index_add", [&]<typename T>() {
-        launch("index_add", "index_add_kernel", index_add_kernel<T>, grid_for(n), kBlock, 0,
+        launch("index_add", "index_add_kernel", index_add_kernel<T>, grid_for(columns), kBlock, 0,
                dx.device().index, dev_ptr<T>(dx), dev_ptr<int64_t>(index), dev_ptr<T>(src), Rx, Rj,
-               I, n);
+               I, columns);
     });
 }
 
@@ -123,13 +132,13 @@ void check_indices(const Tensor& index, int64_t limit, const char* op) {
            dev_ptr<int64_t>(idx), n, limit, fp);
     unsigned long long pos = 0;
     VG_CUDA_CHECK(cudaMemcpyAsync(&pos, fp, sizeof(pos), cudaMemcpyDeviceToHost, st), op);
-    VG_CUDA_CHECK(cudaStreamSynchronize(st), op);
+    synchronize(dev, op);
     if (pos == ULLONG_MAX) return;
     int64_t bad = 0;
     VG_CUDA_CHECK(
         cudaMemcpyAsync(&bad, dev_ptr<int64_t>(idx) + pos, sizeof(bad), cudaMemcpyDeviceToHost, st),
         op);
-    VG_CUDA_CHECK(cudaStreamSynchronize(st), op);
+    synchronize(dev, op);
     fail(op, "index {} at flat position {} is out of range: valid indices are [0, {})", bad,
          (long long)pos, limit);
 }

@@ -55,22 +55,7 @@ __device__ __forceinline__ T warp_max(T v) {
     return v;
 }
 
-// Sum over the whole block (blockDim.x a multiple of 32); every thread gets the result.
-template <typename T>
-__device__ T block_sum(T v) {
-    __shared__ T partial[kWarp];
-    int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
-    v = warp_sum(v);
-    __syncthreads();  // a previous call may still be reading partial[0]
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    int warps = int(blockDim.x) / kWarp;
-    v = lane < warps ? partial[lane] : T(0);
-    if (warp == 0) v = warp_sum(v);
-    if (threadIdx.x == 0) partial[0] = v;
-    __syncthreads();
-    return partial[0];
-}
+// Folds over a whole block for any reduction functor: block_reduce in cuda/reduce.cuh.
 
 // --- strided indexing -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // CUDA fused AdamW: one pass over param, grad, m and v (contiguous, one shape), with the same
-// PyTorch semantics and the same arithmetic order as core/cpu/optim.cpp.
-#include <cmath>
-
+// PyTorch semantics, the same scalars (adamw_scalars) and the same arithmetic order as
+// core/cpu/optim.cpp. Compiled with -fmad=false (CMakeLists.txt), and nvcc's default IEEE sqrt
+// and division, so the update equals the CPU's bit for bit.
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -9,7 +9,6 @@ namespace vg::cuda {
 
 namespace {
 
-// Decoupled weight decay, bias correction folded into the step size and the denominator.
 template <typename T>
 __global__ void adamw_kernel(int64_t n, T* param, const T* grad, T* m, T* v, T decay, T b1, T b2,
                              T step, T inv_bc2, T eps) {
@@ -28,14 +27,12 @@ __global__ void adamw_kernel(int64_t n, T* param, const T* grad, T* m, T* v, T d
 void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWParams& p) {
     int64_t n = param.numel();
     if (n == 0) return;
-    // Scalars in double: 1 - beta^t loses digits in float for beta2 = 0.999 and small t.
-    double bc1 = 1.0 - std::pow(p.beta1, double(p.step));
-    double bc2_sqrt = std::sqrt(1.0 - std::pow(p.beta2, double(p.step)));
+    AdamWScalars k = adamw_scalars(p);
     dispatch_float(param.dtype(), "adamw_step", [&]<typename T>() {
         launch("adamw_step", "adamw_kernel", adamw_kernel<T>, grid_for(n), kBlock, 0,
                param.device().index, n, dev_ptr<T>(param), dev_ptr<T>(grad), dev_ptr<T>(m),
-               dev_ptr<T>(v), T(1.0 - p.lr * p.weight_decay), T(p.beta1), T(p.beta2), T(p.lr / bc1),
-               T(1.0 / bc2_sqrt), T(p.eps));
+               dev_ptr<T>(v), T(k.decay), T(p.beta1), T(p.beta2), T(k.step_size), T(k.inv_bc2),
+               T(p.eps));
     });
 }
 

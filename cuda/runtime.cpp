@@ -41,6 +41,7 @@ bool env_sync_debug() {
 }
 
 std::atomic<bool> g_sync_debug{env_sync_debug()};
+std::atomic<uint64_t> g_host_waits{0};
 std::atomic<bool> g_allow_tf32{false};
 
 DeviceState& state(int device) {
@@ -88,9 +89,11 @@ cublasHandle_t cublas(int device) {
     return s.blas;
 }
 
-void synchronize(int device) {
-    VG_CUDA_CHECK(cudaStreamSynchronize(stream(device)), "synchronize");
+void synchronize(int device, const char* op) {
+    g_host_waits.fetch_add(1, std::memory_order_relaxed);
+    VG_CUDA_CHECK(cudaStreamSynchronize(stream(device)), op);
 }
+uint64_t host_waits() { return g_host_waits.load(std::memory_order_relaxed); }
 
 void set_sync_debug(bool on) { g_sync_debug = on; }
 bool sync_debug() { return g_sync_debug; }

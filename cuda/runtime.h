@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
+
 #include "core/device.h"
 #include "core/error.h"
 
@@ -21,8 +23,12 @@ cudaStream_t stream(int device);
 inline cudaStream_t stream(Device d) { return stream(d.index); }
 // The cuBLAS handle of `device`, bound to stream(device). Makes `device` current.
 cublasHandle_t cublas(int device);
-// Waits for all work queued on device's stream.
-void synchronize(int device);
+// Waits for all work queued on device's stream; a failure names `op`. Every wait of the host for
+// a device goes through here (except the per-launch waits of sync-debug mode).
+void synchronize(int device, const char* op = "synchronize");
+// How many times the host has waited for a device (calls of synchronize) since the process
+// started: tests use it to check that a step reads back from the device only where it must.
+uint64_t host_waits();
 
 // Synchronise after every launch so an asynchronous device-side fault is reported by the op that
 // caused it (also enabled by the environment variable VG_CUDA_SYNC=1). Slow; for debugging.

@@ -1,5 +1,7 @@
 // CUDA softmax / log-softmax over the rows of the last dim: one warp per row, stable by
-// subtracting the row max; the same formulas as core/cpu/softmax.cpp.
+// subtracting the row max; the same formulas as core/cpu/softmax.cpp, fully masked rows included.
+#include <limits>
+
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -19,12 +21,18 @@ __global__ void softmax_fwd_kernel(const T* x, T* y, int64_t R, int64_t C, bool 
     T mx = xr[0];
     for (int64_t c = lane; c < C; c += kWarp) mx = math::max(mx, xr[c]);
     mx = warp_max(mx);
+    if (mx == -std::numeric_limits<T>::infinity()) {  // all masked: zeros (log: -inf), not NaN
+        for (int64_t c = lane; c < C; c += kWarp) yr[c] = log ? mx : T(0);
+        return;
+    }
     T sum = 0;
     for (int64_t c = lane; c < C; c += kWarp) sum += math::exp(xr[c] - mx);
     sum = warp_sum(sum);
     if (log) {
-        T lse = mx + math::log(sum);
-        for (int64_t c = lane; c < C; c += kWarp) yr[c] = xr[c] - lse;
+        // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds the log-sum to the
+        // magnitude of the logits.
+        T lsum = math::log(sum);
+        for (int64_t c = lane; c < C; c += kWarp) yr[c] = (xr[c] - mx) - lsum;
     } else {
         T inv = T(1) / sum;
         for (int64_t c = lane; c < C; c += kWarp) yr[c] = math::exp(xr[c] - mx) * inv;

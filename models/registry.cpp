@@ -71,6 +71,10 @@ const std::vector<ModelConfig>& table() {
         // Smoke-test sizes (D = 96, H = 4, d = 24, L = 4, L_loc = 3), not for accuracy.
         convit("convit_cifar_micro", 32, 4, 10, 96, 4, 4, 3),
         deit("deit_cifar_micro", 32, 4, 10, 96, 4, 4),
+        // The micro size of the benchmarks and the sample-efficiency study (shared/peers
+        // RESULTS.md; docs/benchmarks.md): D = 96, H = 4, L = 6, ConViT with 4 GPSA layers.
+        convit("convit_micro", 32, 4, 10, 96, 4, 6, 4),
+        deit("deit_micro", 32, 4, 10, 96, 4, 6),
     };
     return t;
 }

@@ -52,15 +52,41 @@ std::vector<double> nonlocality(const Tensor& attn_in, bool has_cls) {
     return out;
 }
 
-std::vector<double> attention_centre_distance(const Tensor& w) {
+double uniform_nonlocality(int64_t side) {
+    if (side <= 0) fail("uniform_nonlocality", "the grid side must be positive, got {}", side);
+    // Offsets (dx, dy) occur (S - |dx|)(S - |dy|) times among the S^4 ordered pairs.
+    double sum = 0;
+    for (int64_t dx = -(side - 1); dx < side; ++dx)
+        for (int64_t dy = -(side - 1); dy < side; ++dy)
+            sum += double((side - std::abs(dx)) * (side - std::abs(dy))) *
+                   std::hypot(double(dx), double(dy));
+    const double n = double(side * side);
+    return sum / (n * n);
+}
+
+std::vector<AttentionCentre> attention_centres(const Tensor& w) {
     if (w.dim() != 2 || w.size(1) != 3)
-        fail("attention_centre_distance", "expected pos_proj.weight [H, 3], got {}", w.desc());
-    std::vector<double> v = w.detach().cpu().contiguous().to_vector(), out;
+        fail("attention_centres", "expected pos_proj.weight [H, 3], got {}", w.desc());
+    std::vector<double> v = w.detach().cpu().to(DType::F64).contiguous().to_vector();
+    std::vector<AttentionCentre> out(size_t(w.size(0)));
     for (int64_t h = 0; h < w.size(0); ++h) {
         double wx = v[size_t(h * 3)], wy = v[size_t(h * 3 + 1)], wd = v[size_t(h * 3 + 2)];
-        double span = -1.0 / wd;
-        out.push_back(std::hypot(wx * span / 2, wy * span / 2));
+        AttentionCentre& c = out[size_t(h)];
+        if (!(wd < 0) || !std::isfinite(wx) || !std::isfinite(wy)) continue;
+        const double span = -1.0 / wd;  // reference main.py's name for 1 / alpha
+        c.alpha = -wd;
+        c.dx = wx * span / 2;
+        c.dy = wy * span / 2;
+        c.distance = std::hypot(c.dx, c.dy);
+        c.defined = std::isfinite(c.distance);
+        if (!c.defined) c = AttentionCentre{};
     }
+    return out;
+}
+
+std::vector<double> attention_centre_distance(const Tensor& w) {
+    std::vector<double> out;
+    for (const AttentionCentre& c : attention_centres(w)) out.push_back(c.distance);
     return out;
 }
 

@@ -28,8 +28,23 @@ int64_t grid_side(int64_t num_patches, const char* op);
 // float64 on the CPU.
 std::vector<double> nonlocality(const Tensor& attn, bool has_cls = false);
 
-// Distance of each GPSA head's attention centre from its query, from W_pos [H, 3] (reference
-// main.py): span = -1 / w_d, centre = (w_x, w_y) * span / 2, returns ||centre||.
+// The non-locality of a uniform map on an S x S grid: the mean distance between two patches
+// (4.1365 on 8 x 8, 7.2808 on 14 x 14, 8.3261 on 16 x 16).
+double uniform_nonlocality(int64_t side);
+
+// Where a GPSA head looks, read from its row (w_x, w_y, w_d) of W_pos as the reference main.py
+// does: the positional logit is -alpha ||delta - centre||^2 + const with alpha = -w_d and
+// centre = (w_x, w_y) / (2 alpha). Only a head with w_d < 0 has a centre (its attention decays
+// with distance); for the others `defined` is false and the numbers are 0.
+struct AttentionCentre {
+    double dx = 0, dy = 0;  // centre offset from the query, in patches (key minus query)
+    double distance = 0;    // ||(dx, dy)||
+    double alpha = 0;       // locality strength -w_d
+    bool defined = false;
+};
+std::vector<AttentionCentre> attention_centres(const Tensor& pos_proj_weight);
+
+// ||centre|| of every head (attention_centres), 0 for a head without a centre.
 std::vector<double> attention_centre_distance(const Tensor& pos_proj_weight);
 
 }  // namespace vg::nn

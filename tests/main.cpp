@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
     for (const std::string& name : t.empty_cases)
         std::fprintf(stderr, "vitgrad_tests: test case \"%s\" ran no assertion\n", name.c_str());
     if (!t.empty_cases.empty()) return 1;
+    // Said on every run that skipped something, so a script can tell "passed" from "mostly
+    // skipped" (tests/gpu_check.sh fails a GPU run in which any case skipped).
+    if (t.skipped > 0)
+        std::fprintf(stderr, "vitgrad_tests: %d of %d test cases skipped\n", t.skipped, t.cases);
     if (rc == 0 && t.skipped == t.cases) return vg::test::kSkipExitCode;
     return rc;
 }

@@ -1,6 +1,6 @@
 // gated_mix: GPSA's per-head blend of content and positional attention, renormalised per row
-// (ConViT, d'Ascoli et al. 2021, Eq. 6). Fused because the composite form, (1 - g) c + g p, a row
-// sum and a division, is five passes over [B, H, N, N] forward and as many backward.
+// (ConViT, d'Ascoli et al. 2021, Eqs. 6-7). Fused because the composite form, (1 - g) c + g p, a
+// row sum and a division, is five passes over [B, H, N, N] forward and as many backward.
 #include "autograd/ops.h"
 #include "autograd/record.h"
 #include "core/dispatch.h"

@@ -1,6 +1,9 @@
 // CPU softmax / log-softmax over the rows of the last dim, stable by subtracting the row max;
-// rows are split over the OpenMP pool.
+// rows are split over the OpenMP pool. A fully masked row (every logit -inf) gives zeros (log:
+// -inf) where PyTorch gives NaN.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/cpu/loops.h"
 #include "core/kernels.h"
@@ -34,6 +37,12 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
                 T mx = xr[0];
 #pragma omp simd reduction(max : mx)
                 for (int64_t c = 1; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
+                if (mx == -std::numeric_limits<T>::infinity()) {
+                    // Every logit masked: no probability mass to share. Zeros (log: -inf), where
+                    // x - max would be -inf - -inf = NaN.
+                    std::fill(yr, yr + C, log ? mx : T(0));
+                    continue;
+                }
                 T sum = 0;
                 if (log) {
 #pragma omp simd reduction(+ : sum)

@@ -9,6 +9,8 @@ attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the
 code does.
 
 Run with Debian's torch:  /usr/bin/python3 tests/bench/peer_bench.py --model deit_ti4 --batch 64
+On a GPU (any python whose torch has CUDA): --device cuda, and --compile for torch.compile's
+default mode (compilation happens in the warm-up steps, whose time is reported separately).
 """
 import argparse
 import json
@@ -67,11 +69,17 @@ def summarize(ms):
                 reps=len(s))
 
 
-def bench_step(name, batch, dtype, warmup, reps, phases):
+def bench_step(name, batch, dtype, warmup, reps, phases, device="cpu", compile_model=False):
     c = CONFIGS[name]
     torch.manual_seed(0)
-    model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype)
+    model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype).to(device)
     model.train()
+    run_model = torch.compile(model) if compile_model else model
+
+    def sync():
+        if device != "cpu":
+            torch.cuda.synchronize()
+
     # The timm/DeiT decay rule, as vitgrad's optimiser applies it.
     decay, no_decay = [], []
     for n, p in model.named_parameters():
@@ -79,20 +87,25 @@ def bench_step(name, batch, dtype, warmup, reps, phases):
         (no_decay if skip else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
                              {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
-    x = torch.randn(batch, 3, c["img_size"], c["img_size"], dtype=dtype)
-    labels = torch.tensor([(i * 7 + 3) % c["num_classes"] for i in range(batch)])
+    x = torch.randn(batch, 3, c["img_size"], c["img_size"], dtype=dtype).to(device)
+    labels = torch.tensor([(i * 7 + 3) % c["num_classes"] for i in range(batch)]).to(device)
     fwd, bwd, upd = [], [], []
     last = {}
 
     def step(split):
+        sync()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), labels)
+        loss = F.cross_entropy(run_model(x), labels)
+        if split:
+            sync()
         t1 = time.perf_counter()
         loss.backward()
+        if split:
+            sync()
         t2 = time.perf_counter()
         opt.step()
-        last["loss"] = loss.item()
+        last["loss"] = loss.item()  # also waits for the device
         t3 = time.perf_counter()
         if split:
             fwd.append(1e3 * (t1 - t0))
@@ -100,12 +113,16 @@ def bench_step(name, batch, dtype, warmup, reps, phases):
             upd.append(1e3 * (t3 - t2))
         return 1e3 * (t3 - t0)
 
+    t_warm = time.perf_counter()
     for _ in range(warmup):
         step(False)
+    warmup_s = time.perf_counter() - t_warm
+    if device != "cpu":
+        torch.cuda.reset_peak_memory_stats()
     ms = [step(False) for _ in range(reps)]
     r = dict(model=name, params=sum(p.numel() for p in model.parameters()), batch=batch,
-             device="cpu", dtype=str(dtype).replace("torch.", ""), threads=torch.get_num_threads(),
-             step=summarize(ms))
+             device=device, dtype=str(dtype).replace("torch.", ""), threads=torch.get_num_threads(),
+             mode="compile" if compile_model else "eager", warmup_s=warmup_s, step=summarize(ms))
     r["ms_per_step"] = r["step"]["median_ms"]
     r["images_per_s"] = batch * 1e3 / r["ms_per_step"]
     r["flops_per_step"] = 3.0 * forward_flops(c) * batch
@@ -113,6 +130,8 @@ def bench_step(name, batch, dtype, warmup, reps, phases):
     r["loss"] = last["loss"]
     # No allocator statistics on the CPU: the process's peak resident set instead.
     r["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if device != "cpu":
+        r["peak_bytes"] = torch.cuda.max_memory_allocated()
     if phases:
         for _ in range(reps):
             step(True)
@@ -130,16 +149,26 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--no-phases", action="store_true", help="skip the forward / backward / optimiser split")
     ap.add_argument("--json", help="also write the results to this JSON file")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    ap.add_argument("--compile", action="store_true", help="time torch.compile(model) (default mode)")
     a = ap.parse_args()
+    if a.compile and not hasattr(torch, "compile"):
+        sys.exit(f"peer_bench: --compile, but torch {torch.__version__} has no torch.compile (2.0 or later)")
+    if a.device != "cpu" and not torch.cuda.is_available():
+        sys.exit(f"peer_bench: --device {a.device}, but this torch ({torch.__version__}) sees no CUDA device")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     dtype = getattr(torch, a.dtype)
     env = {k: os.environ.get(k, "") for k in ("GLIBC_TUNABLES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE",
                                               "OMP_NUM_THREADS")}
-    print(f"peer: torch {torch.__version__}, {torch.get_num_threads()} threads, dtype {a.dtype}, "
+    where = torch.cuda.get_device_name(torch.device(a.device)) if a.device != "cpu" else "cpu"
+    print(f"peer: torch {torch.__version__} on {where}{' (torch.compile)' if a.compile else ''}, "
+          f"{torch.get_num_threads()} threads, dtype {a.dtype}, "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("peer environment: " + ", ".join(f"{k}={v!r}" for k, v in env.items()))
-    report = dict(torch=torch.__version__, threads=torch.get_num_threads(), dtype=a.dtype, environment=env,
+    report = dict(torch=torch.__version__, device=a.device, device_name=where,
+                  mode="compile" if a.compile else "eager", threads=torch.get_num_threads(),
+                  dtype=a.dtype, environment=env,
                   load_average_start=" ".join(f"{v:.2f}" for v in os.getloadavg()), steps=[])
     print(f"{'model':<13} {'params':>9} {'batch':>5} {'thr':>3} {'ms/step':>9} {'[min, max]':>19} "
           f"{'img/s':>7} {'GFLOP':>8} {'GFLOP/s':>8} {'fwd / bwd / opt ms':>24}")
@@ -147,7 +176,7 @@ def main():
         if m not in CONFIGS:
             sys.exit(f"peer_bench: unknown model '{m}'; known: {', '.join(CONFIGS)}")
         for b in map(int, a.batch.split(",")):
-            r = bench_step(m, b, dtype, a.warmup, a.reps, not a.no_phases)
+            r = bench_step(m, b, dtype, a.warmup, a.reps, not a.no_phases, a.device, a.compile)
             ph = r.get("phases")
             split = (f"{ph['forward']['median_ms']:.0f} / {ph['backward']['median_ms']:.0f} / "
                      f"{ph['optimizer']['median_ms']:.0f}") if ph else ""

@@ -1,51 +1,11 @@
 // CUDA against CPU on shapes larger than the op table's: long rows and columns take the kernels'
 // other paths (per-row blocks, row splits, multi-split LayerNorm weight gradients, rows longer
 // than a warp, batched GEMMs with transposed and broadcast operands). Skipped without a device.
-#include <cmath>
-#include <functional>
-
+#include "tests/cuda/parity.h"
 #include "tests/helpers.h"
 
 using namespace vg;
 using namespace vg::test;
-
-namespace {
-
-// Runs f on CPU leaves and on copies of them on CUDA, then compares the output and every leaf
-// gradient (backward from a fixed random output gradient).
-void check_parity(const char* what, const std::vector<Shape>& shapes,
-                  const std::function<Tensor(const std::vector<Tensor>&)>& f, DType dt) {
-    INFO(what, " ", dtype_name(dt));
-    std::vector<Tensor> cpu, gpu;
-    uint64_t seed = 21;
-    for (const Shape& s : shapes) {
-        Tensor leaf = uniform(s, -2, 2, dt, seed++);
-        cpu.push_back(leaf.detach().requires_grad_());
-        gpu.push_back(leaf.to(Device::cuda()).requires_grad_());
-    }
-    Tensor yc = f(cpu), yg = f(gpu);
-    REQUIRE(yg.device().is_cuda());
-    REQUIRE(yc.shape() == yg.shape());
-    Tensor dy = uniform(yc.shape(), -1, 1, dt, 5);
-    yc.backward(dy);
-    yg.backward(dy.to(Device::cuda()));
-    double atol = dt == DType::F64 ? 1e-9 : 2e-4, rtol = dt == DType::F64 ? 1e-8 : 1e-4;
-    auto close = [&](const Tensor& a, const Tensor& b, const std::string& name) {
-        std::vector<double> va = a.to_vector(), vb = b.to_vector();
-        double scale = 0;
-        for (double v : va) scale = std::max(scale, std::abs(v));
-        for (size_t i = 0; i < va.size(); ++i)
-            if (!(std::abs(va[i] - vb[i]) <= atol * (1 + scale) + rtol * std::abs(va[i]))) {
-                FAIL_CHECK(name, " element ", i, ": cpu ", va[i], " cuda ", vb[i]);
-                return;
-            }
-    };
-    close(yc, yg, "output");
-    for (size_t i = 0; i < cpu.size(); ++i)
-        close(cpu[i].grad(), gpu[i].grad(), "gradient " + std::to_string(i));
-}
-
-}  // namespace
 
 TEST_CASE("cuda shapes: long reductions, rows and GEMMs match the CPU") {
     VG_REQUIRE_CUDA();

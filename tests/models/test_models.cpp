@@ -73,12 +73,18 @@ TEST_CASE("registry: exact parameter counts of the named configurations (dry cou
         CHECK_MESSAGE(count_parameters(model_config(name)) == k10, name);
         CHECK_MESSAGE(count_parameters(with_classes(name, 100)) == k100, name, " (K = 100)");
     }
+    // The micro size of the benchmarks and the sample-efficiency study (shared/peers RESULTS.md:
+    // D96, H4, L6, 4 GPSA layers): 681,498 and 683,242 parameters.
+    CHECK(count_parameters(model_config("convit_micro")) == 681498);
+    CHECK(count_parameters(model_config("deit_micro")) == 683242);
+    CHECK(model_config("convit_micro").local_up_to_layer == 4);
 }
 
 TEST_CASE("registry: built models have exactly the counted parameters") {
     manual_seed(0);
     // Larger sizes differ from these only in numbers the formula already takes (N, K, D, H, L).
-    for (const char* name : {"convit_cifar_micro", "deit_cifar_micro"}) {
+    for (const char* name :
+         {"convit_cifar_micro", "deit_cifar_micro", "convit_micro", "deit_micro"}) {
         auto m = create_model(name);
         CHECK_MESSAGE(m->num_parameters() == count_parameters(m->config()), name);
     }

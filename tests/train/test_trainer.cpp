@@ -86,7 +86,7 @@ TEST_CASE("config files and keys") {
     CHECK_THROWS_WITH_AS(set_knob(c, "remode", "zeros"), doctest::Contains("const | rand | pixel"),
                          vg::Error);
     CHECK_THROWS_WITH_AS(apply_config_file(c, "/nonexistent/x.cfg"),
-                         doctest::Contains("cannot read"), vg::Error);
+                         doctest::Contains("does not exist"), vg::Error);
 }
 
 TEST_CASE("a run writes metrics, plots and an evaluable checkpoint") {

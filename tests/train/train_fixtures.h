@@ -1,9 +1,11 @@
 // Shared fixtures of the training tests: a temporary directory, a tiny synthetic image dataset
 // and a matching tiny training configuration.
 #pragma once
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/random.h"
@@ -33,6 +35,35 @@ class TempDir {
 };
 
 // 8x8 RGB images of 4 classes: a class-dependent brightness per channel plus seeded noise.
+// What `f` returns when run by an unprivileged user (uid/gid 65534) in a child process: root may
+// open any file, so permission errors are only observable that way. Returns f() directly when
+// this process is not root, and "(could not drop privileges)" when the child cannot.
+inline std::string as_unprivileged(const std::function<std::string()>& f) {
+    if (::geteuid() != 0) return f();
+    int fds[2];
+    if (::pipe(fds) != 0) return "(pipe failed)";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+            const char msg[] = "(could not drop privileges)";
+            (void)!::write(fds[1], msg, sizeof msg - 1);
+            ::_exit(0);
+        }
+        std::string r = f();
+        (void)!::write(fds[1], r.data(), r.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string r;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.append(buf, size_t(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return r;
+}
+
 inline std::shared_ptr<InMemoryDataset> synthetic_split(const std::string& name, int64_t n,
                                                         uint64_t seed) {
     ImageShape s{3, 8, 8};

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "models/registry.h"
+#include "train/run/cli_options.h"
 
 #if VG_WITH_CUDA
 #include "cuda/runtime.h"
@@ -186,21 +187,25 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
                   "models: convit_ti4, deit_ti4, convit_micro, deit_micro or any registry name")
         ->delimiter(',')
         ->capture_default_str();
-    b->add_option("--batch", o.batches, "batch sizes (the first one is used for the op level)")
-        ->delimiter(',')
-        ->capture_default_str();
-    b->add_option("--threads", o.threads, "OpenMP threads (0: OpenMP's default)")
-        ->capture_default_str();
-    b->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
-    b->add_option("--dtype", o.dtype, "float32 | float64")->capture_default_str();
-    b->add_option("--warmup", o.warmup, "untimed runs before timing")->capture_default_str();
-    b->add_option("--reps", o.reps, "timed repetitions (median and spread are reported)")
-        ->capture_default_str();
+    add_checked_list(b, "--batch", o.batches,
+                     "batch sizes (the first one is used for the op level)",
+                     closed<int64_t>(1, 65536), "bench")
+        ->delimiter(',');
+    add_checked_option(b, "--threads", o.threads, "OpenMP threads (0: OpenMP's default)",
+                       closed(0, 1024), "bench");
+    add_checked_option(b, "--device", o.device, "where to run", device_names(), "bench");
+    add_checked_option(b, "--dtype", o.dtype, "element type", one_of({"float32", "float64"}),
+                       "bench");
+    add_checked_option(b, "--warmup", o.warmup, "untimed runs before timing", closed(0, 1000),
+                       "bench");
+    add_checked_option(b, "--reps", o.reps, "timed repetitions (median and spread are reported)",
+                       closed(1, 10000), "bench");
     b->add_flag("--ops-only", o.ops_only, "only the op-level benchmarks");
     b->add_flag("--steps-only", o.steps_only, "only the step-level benchmarks");
     b->add_flag("!--no-phases", o.phases, "skip the forward / backward / optimiser split");
-    b->add_option("--ceiling-n", o.ceiling_n, "size of the square SGEMM that defines the ceiling")
-        ->capture_default_str();
+    add_checked_option(b, "--ceiling-n", o.ceiling_n,
+                       "size of the square SGEMM that defines the ceiling",
+                       closed<int64_t>(1, 16384), "bench");
     b->add_flag("!--no-fma-peak", o.fma_peak,
                 "skip the FMA peak measurement (e.g. under a profiler)");
     b->add_option("--json", o.json, "also write every result to this JSON file");

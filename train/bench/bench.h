@@ -70,9 +70,9 @@ struct Ceiling {
     double fma_gflops = 0;   // register-only FMA loop on every thread (0 when not measurable)
 };
 
-// Benchmark configurations: the registry's names, plus convit_ti4 / deit_ti4 (the CIFAR Ti/4
-// configs) and convit_micro / deit_micro (D96, H4, L6, 4 GPSA layers, patch 4, 32x32, K=10: the
-// peer figures' "micro", deeper than the registry's smoke-test micro).
+// Benchmark configurations: the registry's names (among them convit_micro / deit_micro, the peer
+// figures' "micro": D96, H4, L6, 4 GPSA layers), plus convit_ti4 / deit_ti4 for the registry's
+// CIFAR Ti/4 configs convit_cifar_tiny / deit_cifar_tiny.
 models::ModelConfig bench_config(const std::string& name);
 
 Ceiling measure_ceiling(int64_t n, Device device, DType dtype, int warmup, int reps, bool fma_peak);

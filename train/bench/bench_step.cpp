@@ -37,16 +37,6 @@ Timing summarize(std::vector<double> ms) {
 models::ModelConfig bench_config(const std::string& name) {
     if (name == "convit_ti4") return models::model_config("convit_cifar_tiny");
     if (name == "deit_ti4") return models::model_config("deit_cifar_tiny");
-    if (name == "convit_micro" || name == "deit_micro") {
-        models::ModelConfig c = models::model_config(name == "convit_micro" ? "convit_cifar_micro"
-                                                                            : "deit_cifar_micro");
-        c.name = name;
-        c.embed_dim = 96;
-        c.num_heads = 4;
-        c.depth = 6;
-        c.local_up_to_layer = 4;
-        return c;
-    }
     return models::model_config(name);
 }
 

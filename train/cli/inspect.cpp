@@ -12,6 +12,7 @@
 #include "train/augment/augment.h"
 #include "train/data/data_paths.h"
 #include "train/run/checkpoint.h"
+#include "train/run/cli_options.h"
 
 namespace vg {
 
@@ -24,12 +25,14 @@ CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
     c->add_flag("--ema", o.use_ema, "use the checkpoint's EMA weights");
     c->add_option("--input", o.input,
                   "safetensors file holding \"images\" [B, C, H, W], already normalised");
-    c->add_option("--dataset", o.dataset, "without --input: take the first --count test images")
-        ->capture_default_str();
+    add_checked_option(c, "--dataset", o.dataset,
+                       "without --input: take the first --count test images",
+                       one_of({"cifar10", "cifar100", "fashion_mnist"}), "inspect");
     c->add_option("--data-dir", o.data_dir, "data root (default: $VITGRAD_DATA, ../shared/data)");
-    c->add_option("--count", o.count, "images taken from the dataset")->capture_default_str();
+    add_checked_option(c, "--count", o.count, "images taken from the dataset",
+                       closed<int64_t>(1, 10000), "inspect");
     c->add_option("--output", o.output, "output safetensors file")->capture_default_str();
-    c->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
+    add_checked_option(c, "--device", o.device, "where to run", device_names(), "inspect");
     return c;
 }
 

@@ -52,6 +52,14 @@ struct TrainConfig {
     // CIFAR recipe of docs/training.md)
     AugmentConfig augment;
 
+    // sample-efficiency subsets and internals tracking (docs/studies.md)
+    double train_fraction = 1.0;  // (0, 1]: class-balanced subset of the training set
+    uint64_t subset_seed = 0;     // which subset; independent of `seed` (init, order, augmentation)
+    bool epochs_scale_with_fraction = false;  // as many optimiser steps as the full set would take
+    bool track_internals = false;             // per-epoch non-locality, gates, attention centres
+    int64_t internals_images = 1024;          // first N test images they are measured on
+    std::string internals_input = "activations";  // activations | patch_embed
+
     // logging and checkpoints
     int64_t log_every = 20;        // steps between plain progress lines (not on a terminal)
     bool quiet = false;            // print only the final summary line
@@ -63,19 +71,31 @@ struct TrainConfig {
     double effective_lr() const;
 };
 
-// One knob: its name in config files and on the CLI (--name with '_' -> '-'), a help line, and
-// text conversions.
+// One knob: its name in config files and on the CLI (--name with '_' -> '-'), a help line, the
+// values it accepts (`allowed`, also shown by --help), and text conversions. Every knob has a
+// range; `set` and `problem` report what is wrong instead of throwing, so that set_knob and
+// check_config word every error the same way.
 struct Knob {
-    std::string name, help;
+    std::string name, help, allowed;
     bool is_bool = false;
     std::string type = "TEXT";  // FLOAT, INT, BOOL or TEXT (help output)
-    std::function<void(TrainConfig&, const std::string&)> set;  // throws vg::Error on bad text
+    // Parses and range-checks `text` into the field; returns "" or what is wrong with the text.
+    std::function<std::string(TrainConfig&, const std::string&)> set;
     std::function<std::string(const TrainConfig&)> get;
+    // "" when the field's current value is inside the knob's range, else what is wrong.
+    std::function<std::string(const TrainConfig&)> problem;
 };
 const std::vector<Knob>& train_knobs();
+const Knob* find_knob(const std::string& name);  // '-' and '_' alike; nullptr when unknown
 
-// Sets one knob by name; throws naming the key (and listing close names) when unknown.
-void set_knob(TrainConfig& c, const std::string& key, const std::string& value);
+// Sets one knob. `key` is a config name (`batch_size`), the CLI spelling (`--batch-size`) or
+// `batch-size`; `where` prefixes errors ("recipe.cfg:3: "). Unknown keys, bad text and values
+// outside the range throw vg::Error("config: ...") naming the key, the value and the range.
+void set_knob(TrainConfig& c, const std::string& key, const std::string& value,
+              const std::string& where = "");
+// Every knob inside its range, and the constraints between knobs (erase areas, the derived lr).
+// Knobs named in `skip` are not checked (a Trainer given its datasets ignores `dataset`).
+void check_config(const TrainConfig& c, const std::vector<std::string>& skip = {});
 // Reads a config file: JSON object ({"lr": 1e-3, ...}) or `key = value` lines with # comments.
 void apply_config_file(TrainConfig& c, const std::string& path);
 void apply_config_text(TrainConfig& c, const std::string& text, const std::string& source);

@@ -45,6 +45,17 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
     return out;
 }
 
+Tensor eval_images(const Dataset& ds, int64_t count, const NormStats& stats) {
+    if (count < 1 || count > ds.size())
+        fail("eval_images", "count must lie in [1, {}] (the images of {}), got {}", ds.size(),
+             ds.name(), count);
+    const ImageShape s = ds.image_shape();
+    Tensor images = Tensor::empty({count, s.c, s.h, s.w});
+    for (int64_t i = 0; i < count; ++i)
+        augment_eval(ds.get(i).image, stats, images.data<float>() + i * s.numel());
+    return images;
+}
+
 Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderConfig cfg)
     : ds_(std::move(dataset)), cfg_(cfg) {
     if (!ds_) fail("Loader", "no dataset");

@@ -54,6 +54,10 @@ struct LoaderState {
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle,
                                  int repeats = 1, int replicas = 1);
 
+// The first `count` images of `ds` as float32 [count, C, H, W], normalised with `stats` (the fixed
+// image sets of the internals measurements).
+Tensor eval_images(const Dataset& ds, int64_t count, const NormStats& stats);
+
 class Loader {
   public:
     Loader(std::shared_ptr<const Dataset> dataset, LoaderConfig cfg);

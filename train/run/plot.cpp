@@ -86,13 +86,14 @@ void render_panel(std::string& out, const Panel& p, double ox, double oy, int w,
         ox + 14, oy + top + ph / 2, escape(p.ylabel));
     for (size_t k = 0; k < p.series.size(); ++k) {
         const Series& s = p.series[k];
-        const char* color = kColors[k % std::size(kColors)];
+        const std::string color = s.color.empty() ? kColors[k % std::size(kColors)] : s.color;
         std::string pts;
         for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i)
             if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
                 pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
-        out += fmt::format("<polyline fill='none' stroke='{}' stroke-width='1.6' points='{}'/>\n",
-                           color, pts);
+        out +=
+            fmt::format("<polyline fill='none' stroke='{}' stroke-width='{:.1f}'{} points='{}'/>\n",
+                        color, s.width, s.dashed ? " stroke-dasharray='5,4'" : "", pts);
         double ly = oy + top + 12 + 13 * double(k);
         out += fmt::format(
             "<line x1='{0:.1f}' y1='{1:.1f}' x2='{2:.1f}' y2='{1:.1f}' stroke='{3}' "

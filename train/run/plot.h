@@ -1,13 +1,19 @@
 // A tiny SVG line-plot writer for training curves (no dependencies: hand-written SVG text).
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vg {
 
 struct Series {
+    Series(std::string label = "", std::vector<double> x = {}, std::vector<double> y = {})
+        : label(std::move(label)), x(std::move(x)), y(std::move(y)) {}
     std::string label;
     std::vector<double> x, y;
+    std::string color;    // SVG colour; empty: the palette colour of the series' position
+    bool dashed = false;  // reference lines
+    double width = 1.6;   // stroke width
 };
 
 struct Panel {

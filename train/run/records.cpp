@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "train/run/plot.h"
@@ -32,6 +33,8 @@ Json to_json(const EpochRecord& r) {
               {"images_per_s", r.images_per_s}};
     if (r.ema_top1 >= 0) j["ema_top1"] = r.ema_top1;
     if (!r.gates.empty()) j["gates"] = r.gates;
+    if (r.internals) j["internals"] = probe::to_json(*r.internals);
+    if (r.internals_init) j["internals_init"] = probe::to_json(*r.internals_init);
     return j;
 }
 
@@ -49,10 +52,31 @@ EpochRecord from_json(const Json& j) {
     r.images_per_s = j.at("images_per_s").get<double>();
     if (j.contains("ema_top1")) r.ema_top1 = j.at("ema_top1").get<double>();
     if (j.contains("gates")) r.gates = j.at("gates").get<std::vector<std::vector<double>>>();
+    if (j.contains("internals")) r.internals = probe::study_from_json(j.at("internals"));
+    if (j.contains("internals_init"))
+        r.internals_init = probe::study_from_json(j.at("internals_init"));
     return r;
 }
 
 }  // namespace
+
+Series head_mean(const std::vector<Series>& heads) {
+    Series m("mean");
+    m.color = "#000000";
+    m.width = 2.6;
+    if (heads.empty()) return m;
+    m.x = heads.front().x;
+    m.y.assign(m.x.size(), 0.0);
+    for (const Series& s : heads) {
+        if (s.x != m.x) {  // no common x
+            m.x.clear();
+            m.y.clear();
+            return m;
+        }
+        for (size_t i = 0; i < s.y.size(); ++i) m.y[i] += s.y[i] / double(heads.size());
+    }
+    return m;
+}
 
 std::string record_to_json(const EpochRecord& r) { return to_json(r).dump(); }
 
@@ -68,6 +92,24 @@ std::vector<EpochRecord> history_from_json(const std::string& text) {
         for (const Json& j : Json::parse(text)) h.push_back(from_json(j));
     } catch (const nlohmann::json::exception& e) {
         fail("history_from_json", "malformed metrics history ({})", e.what());
+    }
+    return h;
+}
+
+std::vector<EpochRecord> read_metrics_log(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) fail("read_metrics_log", "cannot read {}", path);
+    std::vector<EpochRecord> h;
+    std::string line;
+    for (int n = 1; std::getline(f, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            h.push_back(from_json(Json::parse(line)));
+        } catch (const nlohmann::json::exception& e) {
+            fail("read_metrics_log", "{}:{}: malformed record ({})", path, n, e.what());
+        } catch (const Error& e) {
+            fail("read_metrics_log", "{}:{}: {}", path, n, e.what());
+        }
     }
     return h;
 }
@@ -100,15 +142,16 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<E
     if (layers == 0) return written;
     std::vector<Panel> panels;
     for (size_t l = 0; l < layers; ++l) {
-        Panel p{fmt::format("GPSA layer {}: gate sigmoid(lambda)", l), "epoch", "gate", {}};
+        Panel p{fmt::format("GPSA layer {}: gate sigmoid(lambda)", l + 1), "epoch", "gate", {}};
         size_t heads = h.back().gates[l].size();
         for (size_t k = 0; k < heads; ++k) {
-            Series s{fmt::format("head {}", k), {}, {}};
+            Series s(fmt::format("head {}", k + 1));
             for (const EpochRecord& r : h)
                 if (l < r.gates.size() && k < r.gates[l].size())
                     s.x.push_back(double(r.epoch + 1)), s.y.push_back(r.gates[l][k]);
             p.series.push_back(std::move(s));
         }
+        p.series.push_back(head_mean(p.series));  // in black, as ConViT's Fig. 6
         panels.push_back(std::move(p));
     }
     write("gates.svg", render_svg(panels, 2));

@@ -10,10 +10,27 @@
 #include "train/run/checkpoint.h"
 #include "train/run/signals.h"
 #include "train/run/trainer.h"
+#if VG_WITH_CUDA
+#include "cuda/runtime.h"
+#endif
 
 namespace vg {
 
+namespace {
+// The CUDA warning is said only where a CUDA run would go ahead: elsewhere the run stops at its
+// one error line (no CUDA device).
+bool cuda_usable() {
+#if VG_WITH_CUDA
+    return cuda::available();
+#else
+    return false;
+#endif
+}
+}  // namespace
+
 int run_training(const TrainConfig& cfg) {
+    if (Device::parse(cfg.device).is_cuda() && cuda_usable())
+        fmt::print(stderr, "{}\n", kCudaUnverifiedWarning);
     try {
         Trainer trainer(cfg);
         TrainSummary s = trainer.run();

@@ -19,6 +19,7 @@
 #include "core/random.h"
 #include "models/registry.h"
 #include "train/data/data_paths.h"
+#include "train/data/subset.h"
 #include "train/optim/clip.h"
 #include "train/optim/ema.h"
 #include "train/optim/optim.h"
@@ -116,7 +117,8 @@ struct Trainer::Impl {
     bool tty = false;
 };
 
-Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(std::move(data)) {
+Trainer::Trainer(TrainConfig cfg, TrainData data)
+    : given_cfg_(cfg), cfg_(std::move(cfg)), data_(std::move(data)) {
     if (cfg_.threads > 0) omp_set_num_threads(cfg_.threads);
     impl_ = std::make_unique<Impl>();
     impl_->device = Device::parse(cfg_.device);
@@ -129,6 +131,15 @@ Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(
     ImageShape s = data_.train->image_shape();
     if (s.h != s.w)
         fail("Trainer", "square images expected, {} has {}x{}", data_.train->name(), s.h, s.w);
+    plan_subset();
+    probe::parse_map_input(cfg_.internals_input);  // an unknown value fails before any work
+    if (cfg_.track_internals) {
+        if (cfg_.internals_images < 1 || cfg_.internals_images > data_.test->size())
+            fail("internals_images", "must lie in [1, {}] (the test images of {}), got {}",
+                 data_.test->size(), data_.test->name(), cfg_.internals_images);
+        internals_images_ = eval_images(*data_.test, cfg_.internals_images,
+                                        select_stats(cfg_.augment, data_.test->stats()));
+    }
 
     models::ModelConfig mc = models::model_config(cfg_.model);
     mc.num_classes = data_.train->num_classes();
@@ -171,6 +182,57 @@ Trainer::Trainer(TrainConfig cfg, TrainData data) : cfg_(std::move(cfg)), data_(
 
 Trainer::~Trainer() = default;
 
+void Trainer::plan_subset() {
+    const double f = cfg_.train_fraction;
+    if (!(f > 0.0 && f <= 1.0))
+        fail("train_fraction", "the fraction must lie in (0, 1], got {}", f);
+    if (f == 1.0) return;
+    const int64_t full = data_.train->size();
+    data_.train = train_subset(data_.train, f, cfg_.subset_seed);
+    const int64_t n = data_.train->size();
+    subset_note_ =
+        fmt::format("training subset: {} of {} images ({:g}% of each class, subset seed {})", n,
+                    full, 100.0 * f, cfg_.subset_seed);
+    if (!cfg_.epochs_scale_with_fraction || cfg_.epochs <= 0) return;
+    // Optimiser steps per epoch as the training loader counts them (last partial batch dropped).
+    auto steps = [&](int64_t images) {
+        const AugmentConfig& a = cfg_.augment;
+        int64_t samples =
+            a.repeats > 1
+                ? int64_t(
+                      epoch_order(images, cfg_.seed, 0, false, a.repeats, a.repeat_replicas).size())
+                : images;
+        return samples / cfg_.batch_size;
+    };
+    const int64_t full_steps = steps(full), sub_steps = steps(n);
+    if (sub_steps == 0)
+        fail("train_fraction", "the subset's {} images are fewer than one batch of {}", n,
+             cfg_.batch_size);
+    // Whole epochs whose steps come nearest to the full run's; the warm-up and the mixup cut-off
+    // scale by the same ratio, so the schedule over images seen is the full run's.
+    const int64_t given = cfg_.epochs;
+    cfg_.epochs =
+        std::max<int64_t>(1, std::llround(double(given) * double(full_steps) / double(sub_steps)));
+    const double ratio = double(cfg_.epochs) / double(given);
+    cfg_.warmup_epochs *= ratio;
+    if (cfg_.augment.mixup_off_epoch > 0)
+        cfg_.augment.mixup_off_epoch =
+            std::max<int64_t>(1, std::llround(double(cfg_.augment.mixup_off_epoch) * ratio));
+    subset_note_ += fmt::format(
+        "; epochs {} -> {} (warm-up {:g} -> {:g}): {} steps, against {} on the full set", given,
+        cfg_.epochs, given_cfg_.warmup_epochs, cfg_.warmup_epochs, cfg_.epochs * sub_steps,
+        given * full_steps);
+}
+
+std::optional<probe::Study> Trainer::measure_internals() {
+    if (!cfg_.track_internals) return std::nullopt;
+    auto t0 = Clock::now();
+    probe::Study s =
+        probe::study(*model_, internals_images_, probe::parse_map_input(cfg_.internals_input));
+    s.seconds = seconds_since(t0);
+    return s;
+}
+
 std::string Trainer::checkpoint_path() const {
     return (fs::path(cfg_.output_dir) / "checkpoint.safetensors").string();
 }
@@ -188,7 +250,7 @@ void Trainer::save(const std::string& path, int64_t epoch_done, int64_t batch_in
     c.data_state =
         nlohmann::json{{"seed", cfg_.seed}, {"epoch", epoch_done}, {"batch", batch_in_epoch}}
             .dump();
-    c.config = config_to_json(cfg_);
+    c.config = config_to_json(given_cfg_);
     c.metrics = history_to_json(history_);
     c.model_name = cfg_.model;
     c.best_acc = best_top1_;
@@ -295,7 +357,7 @@ EpochRecord Trainer::train_epoch(int64_t epoch, int64_t first_batch) {
 TrainSummary Trainer::run() {
     fs::create_directories(cfg_.output_dir);
     write_text_file((fs::path(cfg_.output_dir) / "config.json").string(),
-                    config_to_json(cfg_) + "\n");
+                    config_to_json(given_cfg_) + "\n");
     std::ofstream log((fs::path(cfg_.output_dir) / "metrics.jsonl").string(),
                       start_epoch_ > 0 || start_batch_ > 0 ? std::ios::app : std::ios::trunc);
     if (!cfg_.quiet)
@@ -305,12 +367,15 @@ TrainSummary Trainer::run() {
             cfg_.model, model_->num_parameters(), cfg_.dataset, data_.train->size(),
             data_.test->size(), cfg_.epochs, cfg_.batch_size, cfg_.effective_lr(),
             omp_get_max_threads(), cfg_.device);
+    if (!cfg_.quiet && !subset_note_.empty()) fmt::print("{}\n", subset_note_);
     // Handlers are removed however the loop ends (divergence throws).
     struct StopHandlers {
         StopHandlers() { install_stop_handlers(); }
         ~StopHandlers() { uninstall_stop_handlers(); }
     } handlers;
     TrainSummary s;
+    std::optional<probe::Study> init;
+    if (start_epoch_ == 0 && start_batch_ == 0) init = measure_internals();
     auto t0 = Clock::now();
     int64_t images = 0;
     double train_seconds = 0;
@@ -335,6 +400,8 @@ TrainSummary Trainer::run() {
             model_->load_state_dict(live);
         }
         rec.gates = gate_values(*model_);
+        rec.internals = measure_internals();
+        if (init) rec.internals_init = std::exchange(init, std::nullopt);
         history_.push_back(rec);
         best_top1_ = std::max(best_top1_, rec.test.top1);
         log << record_to_json(rec) << "\n" << std::flush;
@@ -345,6 +412,13 @@ TrainSummary Trainer::run() {
                 epoch + 1, cfg_.epochs, rec.train_loss, rec.test.loss, rec.test.top1, rec.test.top5,
                 rec.ema_top1 >= 0 ? fmt::format(" (EMA {:.2f}%)", rec.ema_top1) : "", rec.seconds,
                 rec.images_per_s);
+        if (!cfg_.quiet && rec.internals) {
+            std::vector<std::string> per_layer;
+            for (const probe::LayerStudy& l : rec.internals->layers)
+                per_layer.push_back(fmt::format("{:.2f}", l.mean_nonlocality()));
+            fmt::print("  non-locality per layer: {} ({} test images, {:.1f}s)\n",
+                       fmt::join(per_layer, " "), rec.internals->images, rec.internals->seconds);
+        }
         bool last = epoch + 1 == cfg_.epochs;
         bool pause = cfg_.stop_after > 0 && epoch + 1 - start_epoch_ >= cfg_.stop_after;
         if (last || pause || stop_requested() ||

@@ -3,6 +3,7 @@
 // a progress display, and SVG plots at the end.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "models/model.h"
 #include "train/augment/augment.h"
 #include "train/data/dataset.h"
+#include "train/probe/study.h"
 #include "train/run/config.h"
 
 namespace vg {
@@ -38,6 +40,9 @@ struct EpochRecord {
     EvalResult test;
     double ema_top1 = -1;                    // < 0 when EMA is off
     std::vector<std::vector<double>> gates;  // sigmoid(lambda) per GPSA layer, per head
+    // --track-internals: measured after the epoch; the first epoch of a fresh run also holds
+    // the measurement before any step (the initialised model).
+    std::optional<probe::Study> internals, internals_init;
 };
 
 struct TrainSummary {
@@ -61,6 +66,7 @@ class Trainer {
     TrainSummary run();
     models::VisionModel& model() { return *model_; }
     const std::vector<EpochRecord>& history() const { return history_; }
+    // The configuration the run follows: the given one with --epochs-scale-with-fraction applied.
     const TrainConfig& config() const { return cfg_; }
     std::string checkpoint_path() const;  // <output_dir>/checkpoint.safetensors
 
@@ -70,11 +76,16 @@ class Trainer {
     void resume_from(const std::string& path);
     EpochRecord train_epoch(int64_t epoch, int64_t first_batch);
     void write_outputs(const TrainSummary& s) const;
+    void plan_subset();
+    std::optional<probe::Study> measure_internals();
 
+    TrainConfig given_cfg_;  // as given: what checkpoints and config.json record
     TrainConfig cfg_;
     TrainData data_;
     std::shared_ptr<models::VisionModel> model_;
     std::unique_ptr<Impl> impl_;
+    std::string subset_note_;  // how the subset and the scaled epochs came out (printed)
+    Tensor internals_images_;  // --track-internals: the fixed test images, normalised
     std::vector<EpochRecord> history_;
     int64_t start_epoch_ = 0, start_batch_ = 0, step_ = 0;
     double best_top1_ = 0;
