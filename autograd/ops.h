@@ -24,6 +24,8 @@ Tensor abs(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
+// min(max(x, 0), 6); gradient 1 strictly inside (0, 6), 0 at the bounds (nn.ReLU6).
+Tensor relu6(const Tensor& x);
 Tensor gelu(
     const Tensor& x);  // exact: x * Phi(x) = x/2 * (1 + erf(x / sqrt(2))), not the tanh form
 Tensor pow(const Tensor& x, double exponent);
@@ -109,6 +111,15 @@ Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& 
 // Over the last dim of x [..., C]; w, b [C] optional; biased variance.
 Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps = 1e-5);
 
+// --- batch normalisation (ops/batchnorm.cpp) ---------------------------------------------------
+// Normalises each channel (dim 1) of x [B, C, ...]: y = (x - mean) / sqrt(var + eps) * w + b, w and
+// b [C] optional. training (or no running statistics): mean and biased var over every dim but 1,
+// and running_mean / running_var (given together, [C], or both undefined) are updated in place as
+// PyTorch does: r = (1 - momentum) r + momentum * stat, with the unbiased variance. eval: the
+// running statistics, which are then constants for backward.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+
 // --- losses (ops/loss.cpp) -----------------------------------------------------------------------
 // Mean cross-entropy of logits [B, K] against int64 labels [B], with label smoothing s: the
 // target is (1 - s) * one_hot + s / K.
@@ -144,8 +155,10 @@ Tensor dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
 Tensor drop_path(const Tensor& x, double p, bool train, Generator* gen = nullptr);
 
 // --- convolution (ops/conv.cpp) ------------------------------------------------------------------
-// x [B, C, H, W], w [O, C, kh, kw], b [O] optional -> [B, O, Ho, Wo] (im2col + GEMM).
+// x [B, C, H, W], w [O, C / groups, kh, kw], b [O] optional -> [B, O, Ho, Wo]; dilation 1.
+// Depthwise stride-1 convolutions up to 11x11 run direct kernels, unpadded stride-1 1x1
+// convolutions one GEMM over the channels, everything else im2col + (grouped) GEMM.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, int64_t stride = 1,
-              int64_t padding = 0);
+              int64_t padding = 0, int64_t groups = 1);
 
 }  // namespace vg

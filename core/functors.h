@@ -164,8 +164,7 @@ struct PowScalar {
         return T(p.a) * math::pow(x, T(p.a - 1));
     }
 };
-// Clamp to [a, b]; the gradient passes only strictly inside (PyTorch passes at the bounds too,
-// but finite differences cannot see a one-sided derivative).
+// Clamp to [a, b]; the gradient passes on the closed interval, bounds included, as torch.clamp's.
 struct Clamp {
     template <typename T>
     VG_HD static T forward(T x, UnaryParams p) {
@@ -174,6 +173,19 @@ struct Clamp {
     template <typename T>
     VG_HD static T derivative(T x, T, UnaryParams p) {
         return (x >= T(p.a) && x <= T(p.b)) ? T(1) : T(0);
+    }
+};
+// ReLU6 = min(max(x, 0), 6), as nn.ReLU6 (hardtanh on [0, 6]). Unlike clamp, PyTorch's
+// hardtanh backward passes the gradient only strictly inside (0, 6): it is 0 at both bounds. y is
+// strictly inside exactly when x is, so the derivative may be evaluated at y (relu6 saves only y).
+struct Relu6 {
+    template <typename T>
+    VG_HD static T forward(T x, UnaryParams) {
+        return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
+    }
+    template <typename T>
+    VG_HD static T derivative(T x, T, UnaryParams) {
+        return (x > T(0) && x < T(6)) ? T(1) : T(0);
     }
 };
 
@@ -346,7 +358,8 @@ struct GatedMix {
     X(AddScalar, add_scalar) \
     X(MulScalar, mul_scalar) \
     X(PowScalar, pow_scalar) \
-    X(Clamp, clamp)
+    X(Clamp, clamp)          \
+    X(Relu6, relu6)
 
 #define VG_BINARY_OPS(X) \
     X(Add, add)          \

@@ -11,14 +11,18 @@
 
 namespace vg {
 
-// Geometry of a 2-D convolution (NCHW input, OIHW weight, groups = 1).
+// Geometry of a 2-D convolution (NCHW input, weight [O, C / G, kh, kw], dilation 1).
 struct ConvGeom {
     int64_t B, C, H, W;      // input
     int64_t O, kh, kw;       // output channels, kernel
     int64_t sh, sw, ph, pw;  // stride, padding
+    int64_t G = 1;           // groups: channels [g C/G, (g+1) C/G) feed outputs [g O/G, (g+1) O/G)
     int64_t Ho() const { return (H + 2 * ph - kh) / sh + 1; }
     int64_t Wo() const { return (W + 2 * pw - kw) / sw + 1; }
 };
+
+// Largest kernel side the direct depthwise kernels (dwconv.*) take; larger ones use im2col.
+constexpr int64_t kMaxDepthwiseKernel = 11;
 
 struct AdamWParams {
     double lr, beta1, beta2, eps, weight_decay;

@@ -55,7 +55,7 @@ __device__ __forceinline__ T warp_max(T v) {
     return v;
 }
 
-// Folds over a whole block for any reduction functor: block_reduce in cuda/reduce.cuh.
+// Folds over a whole block (block_reduce for any reduction functor, block_sum): cuda/reduce.cuh.
 
 // --- strided indexing -------------------------------------------------------------------------
 

@@ -29,12 +29,17 @@ __device__ __forceinline__ typename F::template Acc<T> warp_reduce(typename F::t
     return a;
 }
 
-// The block's accumulators combined (blockDim.x a multiple of 32); the result is valid in
-// thread 0. Call once per kernel: the shared slots are not guarded for reuse.
+// The block's accumulators combined (blockDim.x a multiple of 32); every thread gets the result.
+// Only warp 0 reads the per-warp partials, and the result goes to its own slot, so no thread reads
+// a shared word another thread writes between the same two barriers (what racecheck flags).
+// Back-to-back calls are safe: a call writes `partial` before its first barrier, after every read
+// of the previous call's `partial` (before that call's second barrier), and writes `result` after
+// its first barrier, after every read of the previous call's `result`.
 template <typename F, typename T>
 __device__ typename F::template Acc<T> block_reduce(typename F::template Acc<T> a) {
     using A = typename F::template Acc<T>;
     __shared__ A partial[kWarp];
+    __shared__ A result;
     int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
     a = warp_reduce<F, T>(a);
     if (lane == 0) partial[warp] = a;
@@ -42,8 +47,16 @@ __device__ typename F::template Acc<T> block_reduce(typename F::template Acc<T> 
     if (warp == 0) {
         int warps = int(blockDim.x) / kWarp;
         a = warp_reduce<F, T>(lane < warps ? partial[lane] : F::template init<T>());
+        if (lane == 0) result = a;
     }
-    return a;
+    __syncthreads();
+    return result;
+}
+
+// The block's sum (every thread gets it), for kernels whose row sums are one step of a fused pass.
+template <typename T>
+__device__ T block_sum(T v) {
+    return block_reduce<red::Sum, T>(v);
 }
 
 }  // namespace vg::cuda

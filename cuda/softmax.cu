@@ -21,8 +21,14 @@ __global__ void softmax_fwd_kernel(const T* x, T* y, int64_t R, int64_t C, bool 
     T mx = xr[0];
     for (int64_t c = lane; c < C; c += kWarp) mx = math::max(mx, xr[c]);
     mx = warp_max(mx);
-    if (mx == -std::numeric_limits<T>::infinity()) {  // all masked: zeros (log: -inf), not NaN
-        for (int64_t c = lane; c < C; c += kWarp) yr[c] = log ? mx : T(0);
+    if (mx == -std::numeric_limits<T>::infinity()) {
+        // All masked: zeros (log: -inf), not NaN. max() skips NaNs, so a row of NaNs and -infs
+        // lands here too: it stays NaN, as on the CPU.
+        bool nan = false;
+        for (int64_t c = lane; c < C; c += kWarp) nan |= xr[c] != xr[c];
+        nan = __any_sync(0xffffffffu, nan);
+        for (int64_t c = lane; c < C; c += kWarp)
+            yr[c] = nan ? std::numeric_limits<T>::quiet_NaN() : (log ? mx : T(0));
         return;
     }
     T sum = 0;

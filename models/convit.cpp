@@ -33,7 +33,7 @@ ConViT::ConViT(const ModelConfig& c) : VisionModel(c) {
         blocks.push_back(
             register_module(fmt::format("blocks.{}", i),
                             std::make_shared<nn::Block>(block_config(i, i < c.local_up_to_layer))));
-    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, 1e-6));
+    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, c.ln_eps));
     head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes));
 }
 

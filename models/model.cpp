@@ -17,7 +17,10 @@ nn::BlockConfig VisionModel::block_config(int64_t i, bool use_gpsa) const {
                            .drop_path = drop_path_at(i),
                            .use_gpsa = use_gpsa,
                            .locality_strength = cfg_.locality_strength,
-                           .use_local_init = cfg_.use_local_init};
+                           .use_local_init = cfg_.use_local_init,
+                           .norm_eps = cfg_.ln_eps,
+                           .refiner_expand = cfg_.refiner_expand,
+                           .refiner_kernel = cfg_.refiner_kernel};
 }
 
 }  // namespace vg::models

@@ -10,7 +10,16 @@
 
 namespace vg::models {
 
-enum class Arch { DeiT, ConViT };
+enum class Arch { DeiT, ConViT, Refiner, SimpleViT };
+// How the classifier reads the tokens: the class token after the final norm (DeiT), or the mean of
+// the patch tokens followed by a LayerNorm `fc_norm` that replaces the final norm (timm's
+// global_pool='avg', which structured-init v1 needs).
+enum class Pool { Token, Avg };
+// Learned [1, T, D] parameter, or the fixed 2-D sin-cos table (a buffer over the patch tokens).
+enum class PosEmbed { Learned, SinCos2d };
+// timm's trunc-normal(0.02) scheme, or PyTorch's per-module defaults (timm's weight_init='skip',
+// what the structured-initialisation papers start from).
+enum class WeightInit { Timm, Torch };
 
 struct ModelConfig {
     std::string name;
@@ -24,7 +33,28 @@ struct ModelConfig {
     double locality_strength = 1.0;  // ConViT: alpha of the local init
     bool use_local_init = true;      // ConViT: W_v = I and the kernel-offset W_pos
     bool distilled = false;          // DeiT: distillation token and head_dist
+    bool class_token = true;         // DeiT: prepend a class token
+    Pool pool = Pool::Token;         // DeiT (SimpleViT always averages, after its final norm)
+    PosEmbed pos_embed = PosEmbed::Learned;  // DeiT; SimpleViT always uses its own sin-cos table
+    WeightInit weight_init = WeightInit::Timm;
+    // SimpleViT (CI-code vit.py): q and k read alpha * LN(x) + (1 - alpha) * PE (alpha = 1: plain
+    // attention); with `input_pe` the PE is mixed into the tokens at the input instead.
+    double spatial_alpha = 0.5;
+    bool input_pe = false;
+    double attn_scale = 0;  // SimpleViT: the attention logit scale; 0 means head_dim^-1/2
     double drop_rate = 0.0, attn_drop_rate = 0.0, drop_path_rate = 0.0;
+    // Epsilon of every LayerNorm (blocks and the final norm). The registered DeiT and ConViT
+    // builders pass norm_layer=partial(nn.LayerNorm, eps=1e-6); the bare VisionTransformer class
+    // would default to nn.LayerNorm's 1e-5 (facebookresearch/deit models.py, convit convit.py).
+    double ln_eps = 1e-6;
+    // Refiner (Zhou et al. 2021). DeiT and ConViT refine the attention maps of every MHSA block
+    // when refiner_expand > 0 (the paper's form, nn/attention_refiner.h). Arch::Refiner is the
+    // released model (models/refiner.h): its sharing blocks refine with these settings.
+    int64_t refiner_expand = 0, refiner_kernel = 3;
+    // Arch::Refiner only: conv-stem widths (empty: a plain patch-embedding conv), the residual
+    // adjust ratio and the initial value of the MLP's per-channel scale.
+    std::vector<int64_t> refiner_stem = {32, 64, 128};
+    double refiner_adjust_ratio = 0.5, refiner_mlp_scale = 1e-5;
 
     int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
     int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }

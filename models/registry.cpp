@@ -6,6 +6,8 @@
 
 #include "models/convit.h"
 #include "models/deit.h"
+#include "models/refiner.h"
+#include "models/simplevit.h"
 
 namespace vg::models {
 
@@ -38,6 +40,46 @@ ModelConfig deit(const char* name, int64_t img, int64_t patch, int64_t classes, 
                  int64_t H, int64_t L = 12, bool distilled = false) {
     ModelConfig c = base(name, Arch::DeiT, img, patch, classes, D, H, L, true);
     c.distilled = distilled;
+    return c;
+}
+
+// Refiner paper mode (Zhou et al. 2021): the attention maps of every MHSA block refined with a
+// 3x head expansion and 3x3 depthwise kernels.
+ModelConfig refined(ModelConfig c, const char* name) {
+    c.name = name;
+    c.refiner_expand = 3;
+    return c;
+}
+
+// Refiner-ViT as released: alternating computing / sharing blocks, MLP ratio 3, qkv bias, conv
+// stem, DLA expansion 3 in the sharing blocks.
+ModelConfig refiner_vit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                        int64_t H, int64_t L) {
+    ModelConfig c = base(name, Arch::Refiner, img, patch, classes, D, H, L, true);
+    c.mlp_ratio = 3.0;
+    c.refiner_expand = 3;
+    return c;
+}
+
+// A timm ViT as structured-init v1 trains it (SI1 README: class_token=False, --gp avg,
+// sin_pe=True): no class token, mean of the patch tokens into fc_norm, fixed 2-D sin-cos position
+// embedding.
+ModelConfig vit_gap(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                    int64_t H, int64_t L) {
+    ModelConfig c = base(name, Arch::DeiT, img, patch, classes, D, H, L, true);
+    c.class_token = false;
+    c.pool = Pool::Avg;
+    c.pos_embed = PosEmbed::SinCos2d;
+    return c;
+}
+
+// The predecessor's SimpleViT (CI-code mytrain_vit.py defaults): MLP width = D, no attention
+// biases, PyTorch-default init.
+ModelConfig simplevit(const char* name, int64_t img, int64_t patch, int64_t classes, int64_t D,
+                      int64_t H, int64_t L) {
+    ModelConfig c = base(name, Arch::SimpleViT, img, patch, classes, D, H, L, false);
+    c.mlp_ratio = 1.0;
+    c.weight_init = WeightInit::Torch;
     return c;
 }
 
@@ -75,6 +117,24 @@ const std::vector<ModelConfig>& table() {
         // RESULTS.md; docs/benchmarks.md): D = 96, H = 4, L = 6, ConViT with 4 GPSA layers.
         convit("convit_micro", 32, 4, 10, 96, 4, 6, 4),
         deit("deit_micro", 32, 4, 10, 96, 4, 6),
+        // Refiner, the paper's attention-map refinement in DeiT's and ConViT's MHSA blocks.
+        refined(deit("", 32, 4, 10, 192, 3), "deit_cifar_tiny_refiner"),
+        refined(convit("", 32, 4, 10, 192, 4), "convit_cifar_tiny_refiner"),
+        refined(deit("", 32, 4, 10, 96, 4, 4), "deit_cifar_micro_refiner"),
+        refined(convit("", 32, 4, 10, 96, 4, 4, 3), "convit_cifar_micro_refiner"),
+        // Refiner-ViT as released (S/M/L: refined_transformer.py), and CIFAR sizes: the conv stem
+        // (stride 2) and a stride-2 projection give 8 x 8 tokens at 32 x 32.
+        refiner_vit("refiner_vit_s", 224, 16, 1000, 384, 12, 16),
+        refiner_vit("refiner_vit_m", 224, 16, 1000, 420, 12, 32),
+        refiner_vit("refiner_vit_l", 224, 16, 1000, 512, 16, 32),
+        refiner_vit("refiner_vit_cifar_tiny", 32, 4, 10, 192, 6, 12),
+        refiner_vit("refiner_vit_cifar_micro", 32, 4, 10, 96, 4, 4),
+        // Structured attention initialisation (arXiv 2404.01139, 2401.12511): v1's ViT-Ti/2
+        // (5,343,178 parameters at K = 10), a micro size of it that trains in minutes on two
+        // cores, and the predecessor's SimpleViT (9,469,474).
+        vit_gap("vit_tiny_patch2_32", 32, 2, 10, 192, 3, 12),
+        vit_gap("vit_micro_patch4_32", 32, 4, 10, 96, 3, 6),
+        simplevit("simplevit_cifar", 32, 2, 10, 512, 8, 6),
     };
     return t;
 }
@@ -96,6 +156,8 @@ ModelConfig model_config(const std::string& name) {
 
 std::shared_ptr<VisionModel> create_model(const ModelConfig& cfg) {
     if (cfg.arch == Arch::ConViT) return std::make_shared<ConViT>(cfg);
+    if (cfg.arch == Arch::Refiner) return std::make_shared<RefinerViT>(cfg);
+    if (cfg.arch == Arch::SimpleViT) return std::make_shared<SimpleViT>(cfg);
     return std::make_shared<DeiT>(cfg);
 }
 
@@ -104,40 +166,58 @@ std::shared_ptr<VisionModel> create_model(const std::string& name) {
 }
 
 int64_t count_parameters(const ModelConfig& c) {
+    if (c.arch == Arch::Refiner) return refiner_vit_parameters(c);
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     const int64_t qkv_b = c.qkv_bias ? 1 : 0;
     const int64_t common =
         4 * D /* LN1, LN2 */ + (D * D + D) /* proj */ + (D * M + M) + (M * D + D) /* MLP */;
-    const int64_t mhsa = common + 3 * D * D + qkv_b * 3 * D;
+    const int64_t refiner = c.refiner_expand > 0 ? nn::attention_refiner_parameters(
+                                                       H, c.refiner_expand, c.refiner_kernel)
+                                                 : 0;
+    const int64_t mhsa = common + 3 * D * D + qkv_b * 3 * D + refiner;
     const int64_t gpsa =
         common + 3 * D * D + qkv_b * 3 * D /* qk + v */ + 4 * H /* pos_proj */ + H /* gate */;
-    int64_t n =
-        D * (P + 1) /* patch */ + D /* cls */ + 2 * D /* final LN */ + (D * K + K) /* head */;
+    const int64_t head = D * K + K, final_norm = 2 * D;
+    if (c.arch == Arch::SimpleViT) {
+        const int64_t layer = 2 * D + 4 * D * D /* norm, to_qk, to_v, to_out */ + 2 * D +
+                              (D * M + M) + (M * D + D) /* feed-forward */;
+        return 2 * P + (P * D + D) + 2 * D /* LN, Linear, LN */ + c.depth * layer + final_norm +
+               head;
+    }
+    int64_t n = D * (P + 1) /* patch */ + final_norm + head;
     if (c.arch == Arch::ConViT) {
         const int64_t L_loc = std::min(c.local_up_to_layer, c.depth);
-        n += N * D + L_loc * gpsa + (c.depth - L_loc) * mhsa;
-    } else {
-        const int64_t extra = c.distilled ? 1 : 0;
-        n += (N + 1 + extra) * D + c.depth * mhsa + extra * (D + D * K + K);
+        return n + D /* cls */ + N * D + L_loc * gpsa + (c.depth - L_loc) * mhsa;
     }
-    return n;
+    const int64_t prefix = (c.class_token ? 1 : 0) + (c.distilled ? 1 : 0);
+    const int64_t pos = c.pos_embed == PosEmbed::Learned ? (N + prefix) * D : 0;
+    return n + prefix * D + pos + c.depth * mhsa + (c.distilled ? head : 0);
 }
 
 int64_t forward_flops(const ModelConfig& c) {
+    if (c.arch == Arch::Refiner) return refiner_vit_flops(c);
     const int64_t D = c.embed_dim, H = c.num_heads, M = c.mlp_hidden(), K = c.num_classes;
     const int64_t N = c.num_patches(), P = c.in_chans * c.patch_size * c.patch_size;
     // Multiply-adds of one block over T tokens: q/k/v, scores, A v, proj, MLP.
     auto block = [&](int64_t T) {
         return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M;
     };
+    // MHSA blocks add the refiner's convolutions when there is one.
+    auto mhsa = [&](int64_t T) {
+        return block(T) + (c.refiner_expand > 0 ? nn::attention_refiner_macs(H, c.refiner_expand,
+                                                                             c.refiner_kernel, T)
+                                                : 0);
+    };
     int64_t macs = N * P * D;
     if (c.arch == Arch::ConViT) {
         const int64_t L_loc = std::min(c.local_up_to_layer, c.depth);
-        macs += L_loc * (block(N) + N * N * 3 * H) + (c.depth - L_loc) * block(N + 1) + D * K;
+        macs += L_loc * (block(N) + N * N * 3 * H) + (c.depth - L_loc) * mhsa(N + 1) + D * K;
+    } else if (c.arch == Arch::SimpleViT) {
+        macs += c.depth * block(N) + D * K;  // q/k (2D) and v (D) widths add up as for qkv
     } else {
-        const int64_t T = N + 1 + (c.distilled ? 1 : 0);
-        macs += c.depth * block(T) + D * K * (c.distilled ? 2 : 1);
+        const int64_t T = N + (c.class_token ? 1 : 0) + (c.distilled ? 1 : 0);
+        macs += c.depth * mhsa(T) + D * K * (c.distilled ? 2 : 1);
     }
     return 2 * macs;
 }

@@ -39,12 +39,21 @@ Tensor Attention::forward(const Tensor& x, AttentionInternals* internals) const 
         fail("Attention", "expected input [B, T, {}], got {}", dim, x.desc());
     auto qkv_h = split_heads(qkv->forward(x), 3, num_heads);  // q, k, v: [B, H, T, d]
     Tensor a = softmax(matmul(qkv_h[0], qkv_h[1].transpose(-2, -1), scale), -1);  // [B, H, T, T]
+    Tensor maps = attn_drop->forward(a);
+    if (refiner) maps = refiner->forward(maps);
     if (internals) {
         *internals = AttentionInternals{};
         internals->attn = a.detach();
+        if (refiner) internals->refined = maps.detach();
     }
-    Tensor o = matmul(attn_drop->forward(a), qkv_h[2]);
+    Tensor o = matmul(maps, qkv_h[2]);
     return proj_drop->forward(proj->forward(merge_heads(o)));
+}
+
+void Attention::add_refiner(int64_t expand_ratio, int64_t kernel) {
+    if (refiner) fail("Attention::add_refiner", "this attention layer already has a refiner");
+    refiner =
+        register_module("DLA", std::make_shared<AttentionRefiner>(num_heads, expand_ratio, kernel));
 }
 
 }  // namespace vg::nn

@@ -12,10 +12,12 @@ Block::Block(const BlockConfig& c) : cfg(c) {
         attn = register_module<AttentionLayer>(
             "attn", std::make_shared<GPSA>(c.dim, c.num_heads, c.qkv_bias, c.attn_drop, c.drop,
                                            c.locality_strength, c.use_local_init));
-    else
-        attn = register_module<AttentionLayer>(
-            "attn",
-            std::make_shared<Attention>(c.dim, c.num_heads, c.qkv_bias, c.attn_drop, c.drop));
+    else {
+        auto mhsa =
+            std::make_shared<Attention>(c.dim, c.num_heads, c.qkv_bias, c.attn_drop, c.drop);
+        if (c.refiner_expand > 0) mhsa->add_refiner(c.refiner_expand, c.refiner_kernel);
+        attn = register_module<AttentionLayer>("attn", mhsa);
+    }
     drop_path = register_module("drop_path", std::make_shared<DropPath>(c.drop_path));
     norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.dim, c.norm_eps));
     int64_t hidden = int64_t(double(c.dim) * c.mlp_ratio);

@@ -18,6 +18,9 @@ struct BlockConfig {
     double locality_strength = 1.0;  // GPSA only
     bool use_local_init = true;      // GPSA only
     double norm_eps = 1e-6;
+    // Refiner paper mode, MHSA only: expansion ratio of the attention-map refiner (0: none).
+    int64_t refiner_expand = 0;
+    int64_t refiner_kernel = 3;
 };
 
 class Block : public Module {

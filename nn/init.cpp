@@ -5,6 +5,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "nn/linear.h"
 
 namespace vg::nn::init {
 
@@ -57,6 +58,14 @@ void kaiming_uniform_default_(Tensor& weight) {
 void default_bias_(Tensor& bias, int64_t fan_in) {
     double bound = fan_in > 0 ? 1.0 / std::sqrt(double(fan_in)) : 0.0;
     uniform_(bias, -bound, bound);
+}
+
+void reset_linears_to_torch_default(Module& m) {
+    if (auto* lin = dynamic_cast<Linear*>(&m)) {
+        kaiming_uniform_default_(lin->weight);
+        if (lin->bias.defined()) default_bias_(lin->bias, lin->in_features);
+    }
+    for (auto& [name, child] : m.children()) reset_linears_to_torch_default(*child);
 }
 
 }  // namespace vg::nn::init

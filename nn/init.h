@@ -3,6 +3,10 @@
 #pragma once
 #include "core/tensor.h"
 
+namespace vg::nn {
+class Module;
+}
+
 namespace vg::nn::init {
 
 // N(mean, std^2) truncated to the absolute interval [a, b] (timm's trunc_normal_).
@@ -18,6 +22,11 @@ void xavier_uniform_(Tensor& t, double gain = 1.0);
 // is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias.
 void kaiming_uniform_default_(Tensor& weight);
 void default_bias_(Tensor& bias, int64_t fan_in);
+
+// Re-initialises every Linear below `m` (m included) with PyTorch's nn.Linear defaults: weight and
+// bias U(+-1/sqrt(in_features)). LayerNorm (1, 0) and Conv2d already hold PyTorch's defaults.
+// This is timm's weight_init='skip', the starting point of the structured-init papers.
+void reset_linears_to_torch_default(Module& m);
 
 // fan_in / fan_out of a [out, in, k...] weight as PyTorch computes them.
 int64_t fan_in(const Tensor& w);

@@ -13,6 +13,9 @@ struct AttentionInternals {
     Tensor content;  // GPSA only: softmax(q k^T * d^-1/2)  [B, H, N, N]
     Tensor positional;  // GPSA only: softmax(pos_proj(R))      [1, H, N, N] (batch-independent)
     Tensor gate;        // GPSA only: sigmoid(gating_param)     [H]
+    // Refiner only: the refined maps that multiply the values [B, H, T, T]; `attn` then holds
+    // the maps before refinement (for the released model's sharing blocks, the incoming map).
+    Tensor refined;
 };
 
 // The fixed relative-position table R[i, j] = (dx, dy, dx^2 + dy^2) of key j minus query i, for N

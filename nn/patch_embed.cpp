@@ -1,24 +1,10 @@
-// Conv2d parameters and the reshape + GEMM patch embedding.
+// The reshape + GEMM patch embedding.
 #include "nn/patch_embed.h"
 
 #include "autograd/ops.h"
 #include "nn/init.h"
 
 namespace vg::nn {
-
-Conv2d::Conv2d(int64_t c, int64_t o, int64_t k, int64_t s, int64_t p)
-    : in_channels(c), out_channels(o), kernel(k), stride(s), padding(p) {
-    if (c <= 0 || o <= 0 || k <= 0 || s <= 0 || p < 0)
-        fail("Conv2d", "invalid config in={} out={} kernel={} stride={} padding={}", c, o, k, s, p);
-    weight = Tensor::empty({o, c, k, k});
-    bias = Tensor::empty({o});
-    init::kaiming_uniform_default_(weight);
-    init::default_bias_(bias, c * k * k);
-    register_parameter("weight", &weight);
-    register_parameter("bias", &bias);
-}
-
-Tensor Conv2d::forward(const Tensor& x) const { return conv2d(x, weight, bias, stride, padding); }
 
 PatchEmbed::PatchEmbed(int64_t img, int64_t p, int64_t c, int64_t d)
     : img_size(img), patch_size(p), in_chans(c), embed_dim(d) {

@@ -3,23 +3,9 @@
 #pragma once
 #include <memory>
 
-#include "nn/module.h"
+#include "nn/conv.h"
 
 namespace vg::nn {
-
-// Conv2d parameters with PyTorch's default init (kaiming_uniform a=sqrt(5), bias
-// U(+-1/sqrt(fan_in))).
-class Conv2d : public Module {
-  public:
-    Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride,
-           int64_t padding = 0);
-    // x: [B, C, H, W] -> [B, O, Ho, Wo] through the general conv2d op.
-    Tensor forward(const Tensor& x) const;
-
-    int64_t in_channels, out_channels, kernel, stride, padding;
-    Tensor weight;  // [O, C, k, k]
-    Tensor bias;    // [O]
-};
 
 class PatchEmbed : public Module {
   public:

@@ -97,6 +97,20 @@ Tensor abs(const Tensor& x) { return unary(UnaryOp::Abs, x); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::Tanh, x); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::Sigmoid, x); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::Relu, x); }
+// The derivative mask (strictly inside (0, 6)) is the same whether read from x or from y, so
+// relu6 saves only its output and the input (typically a BatchNorm output) is freed after use.
+Tensor relu6(const Tensor& x) {
+    check_defined("relu6", x);
+    check_float("relu6", x);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    VG_DISPATCH(x.device(), unary_fwd, UnaryOp::Relu6, UnaryParams{}, x, y);
+    return record(
+        "relu6", y, {x}, [y = y.detach()](const std::vector<Tensor>& g, const std::vector<bool>&) {
+            Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+            VG_DISPATCH(y.device(), unary_bwd, UnaryOp::Relu6, UnaryParams{}, y, y, g[0], dx);
+            return std::vector<Tensor>{dx};
+        });
+}
 Tensor gelu(const Tensor& x) { return unary(UnaryOp::Gelu, x); }
 Tensor pow(const Tensor& x, double e) { return unary(UnaryOp::PowScalar, x, {e, 0}); }
 Tensor clamp(const Tensor& x, double lo, double hi) {

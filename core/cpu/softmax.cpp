@@ -39,8 +39,11 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
                 for (int64_t c = 1; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
                 if (mx == -std::numeric_limits<T>::infinity()) {
                     // Every logit masked: no probability mass to share. Zeros (log: -inf), where
-                    // x - max would be -inf - -inf = NaN.
-                    std::fill(yr, yr + C, log ? mx : T(0));
+                    // x - max would be -inf - -inf = NaN. The simd max skips NaNs, so a row of
+                    // NaNs (and -infs) lands here too: it stays NaN, never a quiet zero.
+                    const bool nan = std::any_of(xr, xr + C, [](T v) { return v != v; });
+                    std::fill(yr, yr + C,
+                              nan ? std::numeric_limits<T>::quiet_NaN() : (log ? mx : T(0)));
                     continue;
                 }
                 T sum = 0;

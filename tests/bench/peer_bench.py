@@ -6,7 +6,8 @@ as JSON with the same fields.
 The models are the independent ConViT / DeiT definitions of tests/reference/make_reference.py
 (written from the papers, timm's structure and parameter names). Their GPSA computes the positional
 attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the official ConViT
-code does.
+code does. The Refiner configurations (*_refiner) refine every MHSA block's attention maps with
+the DLA of tests/reference/make_refiner_reference.py (nn.Conv2d, nn.BatchNorm2d in training mode).
 
 Run with Debian's torch:  /usr/bin/python3 tests/bench/peer_bench.py --model deit_ti4 --batch 64
 On a GPU (any python whose torch has CUDA): --device cuda, and --compile for torch.compile's
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import make_reference as ref  # noqa: E402
+import make_refiner_reference as refiner_ref  # noqa: E402
 
 # The benchmark configurations (vitgrad's bench_config): CIFAR 32x32, patch 4, 10 classes.
 CONFIGS = {
@@ -34,6 +36,9 @@ CONFIGS = {
     "convit_micro": dict(arch="convit", embed_dim=96, depth=6, num_heads=4, local_up_to_layer=4),
     "deit_micro": dict(arch="deit", embed_dim=96, depth=6, num_heads=4, local_up_to_layer=0),
 }
+# Registry names: DeiT-Ti/4, and the same with Refiner's attention-map refinement (paper mode).
+CONFIGS["deit_cifar_tiny"] = dict(CONFIGS["deit_ti4"])
+CONFIGS["deit_cifar_tiny_refiner"] = dict(CONFIGS["deit_ti4"], refiner_expand=3, refiner_kernel=3)
 for c in CONFIGS.values():
     c.update(img_size=32, patch_size=4, num_classes=10, distilled=False, qkv_bias=c["arch"] == "deit")
 
@@ -45,7 +50,11 @@ def forward_flops(c):
     P = 3 * c["patch_size"] ** 2
 
     def block(T):
-        return T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M
+        macs = T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * M
+        e, k = c.get("refiner_expand", 0), c.get("refiner_kernel", 3)
+        if e:  # the refiner's 1x1 expansion, depthwise k x k and 1x1 reduction over T x T maps
+            macs += T * T * (H * e * H + e * H * k * k + e * H * H)
+        return macs
 
     macs = N * P * D
     if c["arch"] == "convit":
@@ -72,7 +81,10 @@ def summarize(ms):
 def bench_step(name, batch, dtype, warmup, reps, phases, device="cpu", compile_model=False):
     c = CONFIGS[name]
     torch.manual_seed(0)
-    model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype).to(device)
+    if c.get("refiner_expand"):
+        model = refiner_ref.paper_model(c).to(dtype).to(device)
+    else:
+        model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype).to(device)
     model.train()
     run_model = torch.compile(model) if compile_model else model
 

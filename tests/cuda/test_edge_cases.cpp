@@ -13,11 +13,13 @@ namespace {
 using Ts = std::vector<Tensor>;
 }  // namespace
 
-TEST_CASE("cuda edge rows: logits of magnitude 1e4, fully masked rows, rows of 4096 and more") {
+TEST_CASE(
+    "cuda edge rows: logits of magnitude 1e4, fully masked and NaN rows, rows of 4096 and more") {
     VG_REQUIRE_CUDA();
     for (DType dt : {DType::F64, DType::F32}) {
         check_large_logits(Device::cuda(), dt);
         check_masked_rows(Device::cuda(), dt);
+        check_nan_rows(Device::cuda(), dt);
         check_long_rows(Device::cuda(), dt);
         // Forward and backward against the CPU, logits scaled to +-1e4.
         check_parity(

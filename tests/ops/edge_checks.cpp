@@ -104,6 +104,26 @@ void check_masked_rows(Device d, DType dt) {
     }
 }
 
+void check_nan_rows(Device d, DType dt) {
+    INFO("rows holding NaN on ", d.str(), ", ", dtype_name(dt));
+    // A max reduction that skips NaNs sees -inf in rows 0 and 1: they must not pass for fully
+    // masked rows (zeros, log -inf), which would turn NaN logits into a finite or infinite loss.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> v = {nan, nan,   nan, nan,    // all NaN
+                                   nan, -kInf, nan, -kInf,  // NaN among masked entries
+                                   0.0, nan,   1.0, 2.0};   // NaN among finite logits
+    for (bool log : {false, true}) {
+        std::vector<double> y = (log ? log_softmax(Tensor::from_vector(v, {3, 4}, dt, d))
+                                     : softmax(Tensor::from_vector(v, {3, 4}, dt, d)))
+                                    .cpu()
+                                    .to(DType::F64)
+                                    .to_vector();
+        for (size_t i = 0; i < y.size(); ++i)
+            CHECK_MESSAGE(std::isnan(y[i]), (log ? "log_softmax" : "softmax"), " element ", i,
+                          " is ", y[i], ", not NaN");
+    }
+}
+
 void check_long_rows(Device d, DType dt) {
     INFO("rows of 5000 columns on ", d.str(), ", ", dtype_name(dt));
     const int64_t R = 3, C = 5000;

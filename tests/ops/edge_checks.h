@@ -12,6 +12,7 @@ namespace vg::test {
 
 void check_large_logits(Device d, DType dt);
 void check_masked_rows(Device d, DType dt);
+void check_nan_rows(Device d, DType dt);
 void check_long_rows(Device d, DType dt);
 void check_zero_extent_ops(Device d, DType dt);
 void check_gated_mix_without_keys(Device d, DType dt);

@@ -26,6 +26,8 @@ std::vector<OpCase> elementwise_cases() {
         unary_case("tanh", tanh),
         unary_case("sigmoid", sigmoid),
         unary_case("relu", relu, 0.1, 2),
+        unary_case("relu6", relu6, -1.5, 7.5),  // all three pieces; a draw within 1e-6 of a kink is
+                                                // vanishingly rare
         unary_case("gelu", gelu, -4, 4),
         {"pow_scalar", {{3, 4}}, 0.5, 2, [](const Ts& x) { return pow(x[0], 2.5); }},
         {"clamp", {{3, 4}}, -2, 2, [](const Ts& x) { return clamp(x[0], -2.5, 2.5); }},
@@ -130,7 +132,7 @@ std::vector<OpCase> view_cases() {
 std::vector<OpCase> all_op_cases() {
     std::vector<OpCase> all;
     for (auto list : {elementwise_cases(), reduce_cases(), view_cases(), nn_op_cases(),
-                      shape_op_cases(), conv_op_cases()})
+                      shape_op_cases(), conv_op_cases(), batchnorm_op_cases()})
         for (auto& c : list) all.push_back(std::move(c));
     return all;
 }

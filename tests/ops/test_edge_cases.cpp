@@ -14,6 +14,10 @@ TEST_CASE("a fully masked softmax row gives zeros (log_softmax: -inf) and finite
     for (DType dt : {DType::F32, DType::F64}) check_masked_rows(Device::cpu(), dt);
 }
 
+TEST_CASE("a softmax row holding NaN stays NaN, also where the rest is masked") {
+    for (DType dt : {DType::F32, DType::F64}) check_nan_rows(Device::cpu(), dt);
+}
+
 TEST_CASE("softmax over rows of 5000 columns matches the formula") {
     for (DType dt : {DType::F32, DType::F64}) check_long_rows(Device::cpu(), dt);
 }

@@ -1,63 +1,11 @@
-// Spot values of the indexing, shape, dropout and conv2d ops against loops written here, and
-// their error messages.
+// Spot values of the indexing, shape and dropout ops against loops written here, and the error
+// messages of those ops and conv2d (conv2d's values: test_values_conv.cpp).
 #include <cmath>
 
 #include "tests/helpers.h"
 
 using namespace vg;
 using namespace vg::test;
-
-namespace {
-
-// out[b, o, i, j] = bias[o] + sum_{c, ki, kj} x[b, c, i*s - p + ki, j*s - p + kj] * w[o, c, ki, kj]
-std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s,
-                                 int64_t p, Shape& out_shape) {
-    int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-    int64_t O = w.size(0), kh = w.size(2), kw = w.size(3);
-    int64_t Ho = (H + 2 * p - kh) / s + 1, Wo = (W + 2 * p - kw) / s + 1;
-    out_shape = Shape{B, O, Ho, Wo};
-    std::vector<double> xv = x.to_vector(), wv = w.to_vector(), out;
-    for (int64_t bi = 0; bi < B; ++bi)
-        for (int64_t o = 0; o < O; ++o)
-            for (int64_t i = 0; i < Ho; ++i)
-                for (int64_t j = 0; j < Wo; ++j) {
-                    double acc = b.defined() ? b.at({o}) : 0.0;
-                    for (int64_t c = 0; c < C; ++c)
-                        for (int64_t ki = 0; ki < kh; ++ki)
-                            for (int64_t kj = 0; kj < kw; ++kj) {
-                                int64_t h = i * s - p + ki, ww = j * s - p + kj;
-                                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
-                                acc += xv[size_t(((bi * C + c) * H + h) * W + ww)] *
-                                       wv[size_t(((o * C + c) * kh + ki) * kw + kj)];
-                            }
-                    out.push_back(acc);
-                }
-    return out;
-}
-
-}  // namespace
-
-TEST_CASE("conv2d matches a naive convolution") {
-    struct Geo {
-        Shape x, w;
-        int64_t s, p;
-        bool bias;
-    };
-    for (const Geo& g :
-         {Geo{{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, true}, Geo{{1, 2, 9, 8}, {3, 2, 3, 2}, 2, 0, false},
-          Geo{{2, 3, 8, 8}, {5, 3, 4, 4}, 4, 0, true},
-          Geo{{1, 1, 5, 5}, {2, 1, 5, 5}, 3, 2, true}}) {
-        for (DType dt : {DType::F32, DType::F64}) {
-            Tensor x = uniform(g.x, -1, 1, dt, 1), w = uniform(g.w, -1, 1, dt, 2);
-            Tensor b = g.bias ? uniform({g.w[0]}, -1, 1, dt, 3) : Tensor();
-            Shape want_shape;
-            std::vector<double> want = naive_conv2d(x, w, b, g.s, g.p, want_shape);
-            Tensor y = conv2d(x, w, b, g.s, g.p);
-            CHECK(y.shape() == want_shape);
-            check_close(y.to_vector(), want, dt == DType::F32 ? 1e-4 : 1e-12);
-        }
-    }
-}
 
 TEST_CASE("gather and index_select match hand loops") {
     Tensor x = uniform({3, 4, 2}, -1, 1, DType::F64, 5);

@@ -7,7 +7,7 @@
 # environment (defaults in brackets): VITGRAD [build-cmp/vitgrad], PYTHON [/usr/bin/python3],
 #   MODEL [convit_cifar_micro], EPOCHS [3], BATCH [256], WARMUP [1], SEED [0],
 #   LIMIT_TRAIN [0 = all 50000], LIMIT_TEST [0 = all 10000],
-#   DATA [/work/shared/data] (the directory holding cifar-10-batches-bin/),
+#   DATA [../shared/data next to the repository] (the directory holding cifar-10-batches-bin/),
 #   COLLECT_ONLY [0] (1: only rebuild OUT/curves.jsonl from the two metrics files)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -21,7 +21,7 @@ WARMUP="${WARMUP:-1}"
 SEED="${SEED:-0}"
 LIMIT_TRAIN="${LIMIT_TRAIN:-0}"
 LIMIT_TEST="${LIMIT_TEST:-0}"
-DATA="${DATA:-/work/shared/data}"
+DATA="${DATA:-$(cd "$ROOT/.." && pwd)/shared/data}"
 mkdir -p "$OUT/vitgrad" "$OUT/pytorch"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 

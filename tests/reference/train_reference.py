@@ -295,7 +295,9 @@ def evaluate(model, images, labels, batch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="convit_cifar_micro", choices=sorted(MODELS))
-    ap.add_argument("--data-dir", default="/work/shared/data/cifar-10-batches-bin")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap.add_argument("--data-dir",
+                    default=os.path.join(repo, "..", "shared", "data", "cifar-10-batches-bin"))
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--base-lr", type=float, default=5e-4)

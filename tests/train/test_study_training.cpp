@@ -17,9 +17,9 @@ TEST_CASE("train_fraction: scaled epochs give a subset run the full run's number
     TrainData data = test::synthetic_data();  // 64 training images, 16 per class
     TrainConfig c = test::tiny_config(dir.file("run"));
     c.ema = false;
-    c.checkpoint_every = 0;   // only at the end
-    c.epochs = 2;             // full set: 64 / 16 = 4 steps per epoch, 8 steps
-    c.train_fraction = 0.25;  // 4 per class: 16 images, 1 step per epoch
+    c.checkpoint_every = 100000;  // only at the end (the last epoch is always saved)
+    c.epochs = 2;                 // full set: 64 / 16 = 4 steps per epoch, 8 steps
+    c.train_fraction = 0.25;      // 4 per class: 16 images, 1 step per epoch
     c.epochs_scale_with_fraction = true;
     c.warmup_epochs = 1;
     c.augment.mixup_off_epoch = 1;
@@ -59,7 +59,7 @@ TEST_CASE("track_internals: each epoch records non-locality, gates and centres p
     TrainData data = test::synthetic_data();  // 8 x 8 images: a 2 x 2 patch grid
     TrainConfig c = test::tiny_config(dir.file("run"));
     c.ema = false;
-    c.checkpoint_every = 0;
+    c.checkpoint_every = 100000;
     c.track_internals = true;
     c.internals_images = 8;
     Trainer t(c, data);
@@ -103,6 +103,9 @@ TEST_CASE("track_internals: each epoch records non-locality, gates and centres p
                          doctest::Contains("internals_images: must lie in [1, 32]"), Error);
     c.internals_images = 8;
     c.internals_input = "logits";
-    CHECK_THROWS_WITH_AS(Trainer(c, data), doctest::Contains("expected activations or patch_embed"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        Trainer(c, data),
+        doctest::Contains("internals_input = 'logits' is not known (allowed: activations | "
+                          "patch_embed)"),
+        Error);
 }

@@ -1,13 +1,16 @@
 // Shared fixtures of the training tests: a temporary directory, a tiny synthetic image dataset
-// and a matching tiny training configuration.
+// and a matching tiny training configuration, file and error helpers, and running a check as an
+// unprivileged user.
 #pragma once
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 
+#include "core/error.h"
 #include "core/random.h"
 #include "train/data/dataset.h"
 #include "train/run/config.h"
@@ -35,6 +38,22 @@ class TempDir {
 };
 
 // 8x8 RGB images of 4 classes: a class-dependent brightness per channel plus seeded noise.
+// The whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+// The message of the vg::Error `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
 // What `f` returns when run by an unprivileged user (uid/gid 65534) in a child process: root may
 // open any file, so permission errors are only observable that way. Returns f() directly when
 // this process is not root, and "(could not drop privileges)" when the child cannot.

@@ -35,6 +35,14 @@ nlohmann::json to_json(const Timing& t) {
 
 double pct(double gflops, double ceiling) { return ceiling > 0 ? 100.0 * gflops / ceiling : 0; }
 
+nlohmann::json op_json(const std::string& model, int64_t batch, const OpResult& r, double ceiling) {
+    return {{"model", model},       {"batch", batch},
+            {"op", r.name},         {"shape", r.shape},
+            {"time", to_json(r.t)}, {"flops", r.flops},
+            {"bytes", r.bytes},     {"gflops", r.gflops()},
+            {"gbps", r.gbps()},     {"ceiling_fraction", r.flops > 0 ? r.gflops() / ceiling : 0}};
+}
+
 void print_ops(const std::string& model, int64_t batch, const std::vector<OpResult>& ops,
                double ceiling) {
     fmt::print("\nop level: {} shapes at batch {}\n", model, batch);
@@ -120,19 +128,12 @@ int bench_main(const BenchOptions& o) {
             std::vector<OpResult> ops =
                 bench_ops(bench_config(m), batch, device, dtype, o.warmup, o.reps);
             if (!o.quiet) print_ops(m, batch, ops, ceil.gemm_gflops);
-            for (const OpResult& r : ops)
-                jops.push_back(
-                    {{"model", m},
-                     {"batch", batch},
-                     {"op", r.name},
-                     {"shape", r.shape},
-                     {"time", to_json(r.t)},
-                     {"flops", r.flops},
-                     {"bytes", r.bytes},
-                     {"gflops", r.gflops()},
-                     {"gbps", r.gbps()},
-                     {"ceiling_fraction", r.flops > 0 ? r.gflops() / ceil.gemm_gflops : 0}});
+            for (const OpResult& r : ops) jops.push_back(op_json(m, batch, r, ceil.gemm_gflops));
         }
+        std::vector<OpResult> conv = bench_conv_ops(batch, device, dtype, o.warmup, o.reps);
+        if (!o.quiet)
+            print_ops("convolution family (FCViT, Refiner)", batch, conv, ceil.gemm_gflops);
+        for (const OpResult& r : conv) jops.push_back(op_json("conv", batch, r, ceil.gemm_gflops));
         report["ops"] = jops;
     }
 

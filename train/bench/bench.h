@@ -79,6 +79,11 @@ Ceiling measure_ceiling(int64_t n, Device device, DType dtype, int warmup, int r
 double measure_fma_peak();  // GFLOP/s, CPU only
 std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, Device device,
                                 DType dtype, int warmup, int reps);
+// Convolution-family ops at the shapes FCViT (CIFAR, stride-2 stem: 11x11 depthwise at C = 32 / 64
+// / 160 / 320 on 16 / 8 / 4 / 2 maps) and Refiner (DeiT-Ti: 3 heads expanded to 9 on 65 x 65 maps)
+// run: depthwise forward and both gradients, the 1x1 convolutions, batch_norm and relu6.
+std::vector<OpResult> bench_conv_ops(int64_t batch, Device device, DType dtype, int warmup,
+                                     int reps);
 StepResult bench_step(const std::string& model, int64_t batch, Device device, DType dtype,
                       int warmup, int reps, bool phases);
 

@@ -1,10 +1,17 @@
 // Timing helpers shared by the benchmark files: a steady clock, device synchronisation (so a
-// timer never stops before queued CUDA work has run), and a guard that turns grad mode back on.
+// timer never stops before queued CUDA work has run), a guard that turns grad mode back on, and
+// the per-op timer.
 #pragma once
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "core/device.h"
+#include "train/bench/bench.h"
 
 #if VG_WITH_CUDA
 #include "cuda/runtime.h"
@@ -37,5 +44,41 @@ class GradModeGuard {
   private:
     bool prev_;
 };
+
+// "[64,9,65,65]"
+inline std::string dims(const Shape& s) {
+    std::string out = "[";
+    for (int i = 0; i < int(s.size()); ++i) {
+        if (i) out.push_back(',');
+        out.append(fmt::format("{}", s[i]));
+    }
+    out.push_back(']');
+    return out;
+}
+
+// Times `f` (one call) and returns a result with the per-call timing; `f` runs enough times per
+// repetition that one repetition lasts at least ~20 ms, so small ops are not timer noise.
+template <typename F>
+OpResult time_op(std::string name, std::string shape, Device device, int warmup, int reps, F&& f) {
+    OpResult r{std::move(name), std::move(shape), {}, 0, 0};
+    f();
+    sync(device);
+    auto t0 = Clock::now();
+    f();
+    sync(device);
+    double once = ms_since(t0);
+    int inner = std::clamp(int(20.0 / std::max(once, 1e-3)), 1, 1000);
+    for (int i = 0; i < warmup; ++i) f();
+    std::vector<double> ms;
+    for (int i = 0; i < reps; ++i) {
+        sync(device);
+        auto t = Clock::now();
+        for (int k = 0; k < inner; ++k) f();
+        sync(device);
+        ms.push_back(ms_since(t) / inner);
+    }
+    r.t = summarize(ms);
+    return r;
+}
 
 }  // namespace vg::bench

@@ -1,5 +1,7 @@
 // `vitgrad inspect`: run a model on one batch and write its logits and every layer's attention
-// internals (maps; for GPSA also content, positional parts and gates) to a safetensors file.
+// internals (maps; for GPSA also content, positional parts and gates) to a safetensors file. With
+// --attn-init it also reports, per block and head, how well the attention hits the init's target
+// tap: on the pseudo-input the init fitted and on the batch (train/init/attn_init.h).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -17,6 +19,11 @@ struct InspectOptions {
     int64_t count = 16;
     std::string output = "inspect.safetensors";
     std::string device = "cpu";
+    bool logits_only = false;  // no internals; the forward runs in chunks (whole test sets)
+    std::string model_kwargs;  // default: the checkpoint's (models::apply_model_kwargs)
+    std::string attn_init;     // re-run this init (after --seed) to report its target fit
+    std::string attn_init_cache = "runs/attn_init_cache";
+    uint64_t seed = 0;
 };
 
 CLI::App* add_inspect_command(CLI::App& app, InspectOptions& opts);

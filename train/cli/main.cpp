@@ -85,7 +85,7 @@ void add_knob_flags(CLI::App* app, std::vector<std::pair<std::string, std::strin
         auto* opt = app->add_option_function<std::string>(
             flag, [&given, flag](const std::string& v) { given.emplace_back(flag, v); },
             help_with_range(k.help, k.allowed, k.get(defaults)));
-        opt->type_name(k.type);
+        opt->type_name(k.type)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
         if (k.is_bool) opt->expected(0, 1)->default_str("true");
         if (only.empty()) opt->group("Recipe");
     }
@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
     eval->add_option("checkpoint", ckpt_path, "checkpoint file (from `vitgrad train`)")->required();
     bool eval_ema = false;
     eval->add_flag("--ema", eval_ema, "evaluate the EMA weights (runs trained with --ema)");
+    std::string eval_predictions;
+    eval->add_option("--predictions", eval_predictions,
+                     "write index,label,predicted of every test image to this CSV file");
     add_knob_flags(eval, eval_given,
                    {"data_dir", "device", "threads", "workers", "limit_test", "eval_batch_size"});
 
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
     CLI::App* inspect = add_inspect_command(app, inspect_opts);
     InfoOptions info_opts;
     CLI::App* info = add_info_command(app, info_opts);
+    CLI::App* models_cmd = add_models_command(app);
 
     try {
         app.parse(argc, argv);
@@ -178,6 +182,7 @@ int main(int argc, char** argv) {
         if (*bench) return bench::bench_main(bench_opts);
         if (*inspect) return inspect_main(inspect_opts);
         if (*info) return info_main(info_opts);
+        if (*models_cmd) return models_main();
         if (*train) {
             // Precedence: the resumed run's saved config, then the config file, then flags.
             TrainConfig cfg;
@@ -203,7 +208,7 @@ int main(int argc, char** argv) {
             if (overrides.threads > 0) omp_set_num_threads(overrides.threads);
             std::vector<std::string> keys;
             for (auto& [k, v] : eval_given) keys.push_back(find_knob(k)->name);
-            return run_eval(ckpt_path, overrides, keys, eval_ema);
+            return run_eval(ckpt_path, overrides, keys, eval_ema, eval_predictions);
         }
     } catch (const std::exception& e) {
         return report(e);

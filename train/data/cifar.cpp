@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "train/data/data_paths.h"
+#include "train/data/readable_file.h"
 
 namespace vg {
 namespace fs = std::filesystem;
@@ -60,6 +61,9 @@ const std::vector<std::string> kCifar100Coarse = {"aquatic_mammals",
 // Names from a one-per-line file when it holds exactly `fallback.size()` of them.
 std::vector<std::string> read_names(const fs::path& file,
                                     const std::vector<std::string>& fallback) {
+    // Only a regular file: opening a FIFO would block; a names file is a few KB.
+    std::error_code ec;
+    if (!unreadable_reason(file).empty() || fs::file_size(file, ec) > (1 << 20)) return fallback;
     std::ifstream in(file);
     if (!in) return fallback;
     std::vector<std::string> names;
@@ -77,17 +81,22 @@ void read_cifar_file(const fs::path& file, int label_bytes, int label_index,
                      int64_t expected_records, int64_t limit, InMemoryDataset& ds,
                      const std::string& what, const std::string& hint) {
     const int64_t rec = label_bytes + kCifarPixels;
-    std::string expect = expected_records > 0
-                             ? fmt::format("{} bytes = {} records of {} bytes",
-                                           expected_records * rec, expected_records, rec)
-                             : fmt::format("a whole number of {}-byte records", rec);
+    if (expected_records > kMaxCifarRecords)
+        fail(what.c_str(), "{} records expected from {}: more than the {} a file may hold",
+             expected_records, file.string(), kMaxCifarRecords);
+    std::string expect =
+        expected_records > 0
+            ? fmt::format("{} bytes = {} records of {} bytes", expected_records * rec,
+                          expected_records, rec)
+            : fmt::format("a whole number of {}-byte records, at most {}", rec, kMaxCifarRecords);
+    if (std::string why = unreadable_reason(file); !why.empty())
+        fail(what.c_str(), "{} {} (expected {}). {}", file.string(), why, expect, hint);
     std::error_code ec;
-    if (!fs::is_regular_file(file, ec))
-        fail(what.c_str(), "{} not found (expected {}). {}", file.string(), expect, hint);
     int64_t bytes = int64_t(fs::file_size(file, ec));
     if (ec) fail(what.c_str(), "cannot stat {}: {}. {}", file.string(), ec.message(), hint);
-    bool ok =
-        expected_records > 0 ? bytes == expected_records * rec : (bytes > 0 && bytes % rec == 0);
+    bool ok = expected_records > 0
+                  ? bytes == expected_records * rec
+                  : (bytes > 0 && bytes % rec == 0 && bytes / rec <= kMaxCifarRecords);
     if (!ok)
         fail(what.c_str(),
              "{} has {} bytes but expected {}: truncated or not the binary version. {}",

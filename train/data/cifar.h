@@ -14,10 +14,14 @@ namespace vg {
 inline constexpr int64_t kCifarPixels = 3072;
 inline constexpr int64_t kCifar10Record = 1 + kCifarPixels;
 inline constexpr int64_t kCifar100Record = 2 + kCifarPixels;
+// The most records one file may hold (the official files hold 10000 or 50000); a bigger file is
+// refused before anything is allocated.
+inline constexpr int64_t kMaxCifarRecords = 1'000'000;
 
 // Appends the records of one binary file to `ds`. `label_bytes` is 1 (CIFAR-10) or 2 (CIFAR-100)
 // and `label_index` picks which of them is the label. The file must hold exactly
-// `expected_records` records (any whole number when <= 0); `limit` > 0 reads only that many.
+// `expected_records` records (any whole number up to kMaxCifarRecords when <= 0); `limit` > 0
+// reads only that many.
 // Errors name `what` (e.g. "cifar10"), the file, the expected size, and end with `hint`.
 void read_cifar_file(const std::filesystem::path& file, int label_bytes, int label_index,
                      int64_t expected_records, int64_t limit, InMemoryDataset& ds,

@@ -19,7 +19,7 @@ inline constexpr const char* kDataEnv = "VITGRAD_DATA";
 //   2. the environment variable VITGRAD_DATA when set and non-empty;
 //   3. `../shared/data` relative to the current directory, when it exists;
 //   4. `../shared/data` relative to any ancestor directory of the running executable (so a binary
-//      in /work/main/build-x finds /work/shared/data), when it exists;
+//      in <repo>/build-x finds <repo>/../shared/data), when it exists;
 //   5. otherwise `../shared/data` relative to the current directory (missing: readers then fail
 //      with a message that explains how to get the data).
 std::filesystem::path resolve_data_root(const std::string& explicit_root = "");

@@ -18,7 +18,7 @@ std::string unreadable_reason(const fs::path& path) {
     if (path.empty()) return "is an empty path";
     std::error_code ec;
     fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) return "does not exist";
+    if (st.type() == fs::file_type::not_found) return "not found";
     if (ec) return fmt::format("cannot be examined ({})", ec.message());
     if (st.type() == fs::file_type::directory) return "is a directory, not a file";
     if (st.type() != fs::file_type::regular)
@@ -29,20 +29,23 @@ std::string unreadable_reason(const fs::path& path) {
     return "";
 }
 
-void require_readable_file(const char* op, const fs::path& path, const std::string& hint) {
+void require_readable_file(const char* op, const fs::path& path, const std::string& hint,
+                           uint64_t max_bytes) {
     std::string why = unreadable_reason(path);
     if (!why.empty()) fail(op, "{} {}{}{}", path.string(), why, hint.empty() ? "" : ". ", hint);
-}
-
-std::string read_file_bounded(const char* op, const fs::path& path, uint64_t max_bytes,
-                              const std::string& hint) {
-    require_readable_file(op, path, hint);
     std::error_code ec;
     uint64_t size = fs::file_size(path, ec);
     if (ec) fail(op, "cannot stat {} ({})", path.string(), ec.message());
     if (size > max_bytes)
         fail(op, "{} has {} bytes, more than the {} this reader accepts{}{}", path.string(), size,
              max_bytes, hint.empty() ? "" : ". ", hint);
+}
+
+std::string read_file_bounded(const char* op, const fs::path& path, uint64_t max_bytes,
+                              const std::string& hint) {
+    require_readable_file(op, path, hint, max_bytes);
+    std::error_code ec;
+    uint64_t size = fs::file_size(path, ec);
     std::string bytes(size_t(size), '\0');
     std::ifstream in(path, std::ios::binary);
     if (!in || !in.read(bytes.data(), std::streamsize(bytes.size())))

@@ -10,13 +10,14 @@
 namespace vg {
 
 // "" when `path` is a regular file this process may open for reading; otherwise the reason:
-// "does not exist", "is a directory", "is not a regular file (a FIFO, socket or device)",
+// "not found", "is a directory", "is not a regular file (a FIFO, socket or device)",
 // "cannot be opened (Permission denied)", ...
 std::string unreadable_reason(const std::filesystem::path& path);
 
-// Throws vg::Error("<op>: <path> <reason>. <hint>") unless the file is readable.
+// Throws vg::Error("<op>: <path> <reason>. <hint>") unless the file is readable and at most
+// `max_bytes` long.
 void require_readable_file(const char* op, const std::filesystem::path& path,
-                           const std::string& hint = "");
+                           const std::string& hint = "", uint64_t max_bytes = UINT64_MAX);
 
 // The whole file, after require_readable_file and a size check against `max_bytes`.
 std::string read_file_bounded(const char* op, const std::filesystem::path& path, uint64_t max_bytes,

@@ -1,6 +1,8 @@
 // EMA update over named tensors; integer buffers are copied rather than averaged.
 #include "train/optim/ema.h"
 
+#include <set>
+
 #include "autograd/grad_mode.h"
 
 namespace vg {
@@ -32,6 +34,11 @@ void Ema::update(const NamedTensors& state) {
 
 void Ema::load(const std::map<std::string, Tensor>& saved) {
     NoGradGuard no_grad;
+    std::set<std::string> known;
+    for (const auto& [n, e] : shadow_) known.insert(n);
+    for (const auto& [name, t] : saved)
+        if (!known.count(name))
+            fail("Ema::load", "the saved average has a tensor '{}' the model lacks", name);
     for (auto& [name, e] : shadow_) {
         auto it = saved.find(name);
         if (it == saved.end()) fail("Ema::load", "the saved average has no tensor '{}'", name);

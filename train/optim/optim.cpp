@@ -1,6 +1,8 @@
 // AdamW and SGD updates, the no-decay rule, and optimiser state (de)serialisation.
 #include "train/optim/optim.h"
 
+#include <set>
+
 #include "autograd/grad_mode.h"
 #include "core/dispatch.h"
 
@@ -28,6 +30,18 @@ void check_state_tensor(const OptimizerState& s, const std::string& key, const T
     if (it == s.tensors.end()) fail(op, "the saved state has no tensor '{}'", key);
     if (it->second.shape() != p.shape())
         fail(op, "saved '{}' is {} but the parameter is {}", key, it->second.desc(), p.desc());
+}
+
+// Every saved tensor must be one `kinds` makes for some parameter ("exp_avg." + name, ...): a
+// stray one means the state belongs to another model or is damaged.
+void check_no_extra(const OptimizerState& s, const NamedTensors& params,
+                    std::initializer_list<const char*> kinds, const char* op) {
+    std::set<std::string> expected;
+    for (const char* k : kinds)
+        for (const auto& [name, p] : params) expected.insert(k + name);
+    for (const auto& [key, t] : s.tensors)
+        if (!expected.count(key))
+            fail(op, "the saved state has a tensor '{}' that no parameter uses", key);
 }
 
 }  // namespace
@@ -91,6 +105,7 @@ OptimizerState AdamW::state() const {
 void AdamW::load_state(const OptimizerState& s) {
     if (s.kind != "adamw")
         fail("AdamW::load_state", "the saved optimiser is '{}', not adamw", s.kind);
+    check_no_extra(s, params_, {"exp_avg.", "exp_avg_sq."}, "AdamW::load_state");
     NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) {
         const auto& [name, p] = params_[i];
@@ -147,6 +162,7 @@ OptimizerState Sgd::state() const {
 
 void Sgd::load_state(const OptimizerState& s) {
     if (s.kind != "sgd") fail("Sgd::load_state", "the saved optimiser is '{}', not sgd", s.kind);
+    check_no_extra(s, params_, {"momentum_buffer."}, "Sgd::load_state");
     for (size_t i = 0; i < params_.size(); ++i) {
         const auto& [name, p] = params_[i];
         std::string key = "momentum_buffer." + name;

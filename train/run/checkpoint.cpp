@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "train/data/readable_file.h"
 
 namespace vg {
 
@@ -39,7 +40,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 
 Checkpoint load_checkpoint(const std::string& path) {
     const char* op = "load_checkpoint";
-    if (!std::filesystem::exists(path)) fail(op, "no checkpoint at {}", path);
+    // A directory would read as an empty file and a FIFO would block: say what the path is.
+    std::filesystem::path inside = std::filesystem::path(path) / "checkpoint.safetensors";
+    std::string hint =
+        unreadable_reason(inside).empty() ? fmt::format("Did you mean {}?", inside.string()) : "";
+    require_readable_file(op, path, hint, kMaxCheckpointBytes);
     SafetensorsFile f;
     try {
         f = load_safetensors(path);  // validates the file structure itself

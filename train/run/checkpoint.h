@@ -12,6 +12,9 @@
 namespace vg {
 
 constexpr int kCheckpointVersion = 1;
+// The largest checkpoint or weights file read (a ViT-B with AdamW state and EMA is about 1.4 GB):
+// anything bigger is refused before it is read into memory.
+constexpr uint64_t kMaxCheckpointBytes = uint64_t(64) << 30;
 
 struct Checkpoint {
     std::map<std::string, Tensor> model;  // state dict (parameters + buffers)

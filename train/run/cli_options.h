@@ -29,7 +29,7 @@ CLI::Option* add_checked_option(CLI::App* app, const std::string& flag, T& targe
             parse_checked(op, "", flag, text, domain, target);
         },
         shown);
-    o->type_name(type_label<T>());
+    o->type_name(type_label<T>())->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     return o;
 }
 

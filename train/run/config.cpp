@@ -6,8 +6,10 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "models/model_kwargs.h"
 #include "models/registry.h"
 #include "train/data/readable_file.h"
+#include "train/init/attn_init.h"
 #include "train/run/knob_values.h"
 
 namespace vg {
@@ -80,6 +82,11 @@ std::vector<Knob> make_knobs() {
                 closed<int64_t>(0, kMaxImages)),
         VG_KNOB(limit_test, "use only the first N test images (0: all)",
                 closed<int64_t>(0, kMaxImages)),
+        VG_KNOB(model_kwargs, "model overrides key=value,... (docs/models.md)",
+                model_kwargs_text()),
+        VG_KNOB(attn_init, "structured attention init (docs/models.md)", attn_init_text()),
+        VG_KNOB(attn_init_cache, "directory caching the impulse Adam solves (empty: off)",
+                any_text("a directory")),
         VG_KNOB(epochs, "training epochs", closed<int64_t>(1, kMaxEpochs)),
         VG_KNOB(batch_size, "training batch size", closed<int64_t>(1, kMaxBatch)),
         VG_KNOB(eval_batch_size, "evaluation batch size (0: batch_size)",
@@ -176,6 +183,35 @@ std::vector<Knob> make_knobs() {
 }
 
 }  // namespace
+
+namespace {
+// Text a parser accepts; the parser's error is the problem.
+TextRange parsed_text(std::string allowed, std::function<void(const std::string&)> parse) {
+    return {std::move(allowed), [parse = std::move(parse)](const std::string& v) {
+                try {
+                    parse(v);
+                    return std::string();
+                } catch (const Error& e) {
+                    return std::string(e.what());
+                }
+            }};
+}
+}  // namespace
+
+TextRange model_kwargs_text() {
+    return parsed_text("key=value,... over the registry entry", [](const std::string& v) {
+        models::ModelConfig c;
+        models::apply_model_kwargs(c, v);
+    });
+}
+
+TextRange attn_init_text() {
+    return parsed_text(
+        "none | impulse3 | impulse5 | impulse_v2 | impulse_ci | "
+        "impulse{S}_{r}_{f}_{scale}_{renorm} "
+        "| mimetic | mimetic{a}_{b}, options after ':'",
+        [](const std::string& v) { parse_attn_init(v); });
+}
 
 double TrainConfig::effective_lr() const {
     return lr > 0 ? lr : base_lr * double(batch_size) / double(lr_base_batch);

@@ -1,6 +1,7 @@
-// TrainConfig: every recipe knob with the CIFAR recipe of docs/training.md as defaults, plus a
-// knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all set and
-// read the same names.
+// TrainConfig: every recipe knob, with the DeiT/ConViT recipe (DeiT paper Table 9,
+// facebookresearch/deit main.py) at native 32x32 with CCT's CIFAR crop and statistics as defaults,
+// plus a knob table so a config file (`key = value` lines or JSON), the CLI and checkpoints all
+// set and read the same names, each knob with the range of values it accepts.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,9 @@ struct TrainConfig {
     int workers = 2;             // background batch-building threads (0: synchronous)
     uint64_t seed = 0;
     int64_t limit_train = 0, limit_test = 0;  // > 0: first N images only (smoke runs)
+    std::string model_kwargs;  // "key=value,..." over the registry entry (models/registry.h)
+    std::string attn_init;     // structured attention init (train/init/attn_init.h); "" = none
+    std::string attn_init_cache = "runs/attn_init_cache";  // Adam-solve cache ("" = off)
 
     // length and batch
     int64_t epochs = 300;
@@ -48,8 +52,7 @@ struct TrainConfig {
     bool ema = false;
     double ema_decay = 0.99996;
 
-    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h; defaults: the
-    // CIFAR recipe of docs/training.md)
+    // augmentation, mixup/cutmix and label smoothing (train/augment/augment.h)
     AugmentConfig augment;
 
     // sample-efficiency subsets and internals tracking (docs/studies.md)
@@ -86,6 +89,12 @@ struct Knob {
     std::function<std::string(const TrainConfig&)> problem;
 };
 const std::vector<Knob>& train_knobs();
+
+// The values the model knobs accept (train/run/knob_values.h), shared with `vitgrad inspect`:
+// model_kwargs as models::apply_model_kwargs reads it, attn_init as parse_attn_init does.
+struct TextRange;
+TextRange model_kwargs_text();
+TextRange attn_init_text();
 const Knob* find_knob(const std::string& name);  // '-' and '_' alike; nullptr when unknown
 
 // Sets one knob. `key` is a config name (`batch_size`), the CLI spelling (`--batch-size`) or

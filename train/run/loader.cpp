@@ -2,6 +2,7 @@
 // seeded random streams, and hand them back in order through a small bounded buffer.
 #include "train/run/loader.h"
 
+#include <chrono>
 #include <cstring>
 #include <numeric>
 
@@ -9,6 +10,15 @@
 #include "train/augment/sample_rng.h"
 
 namespace vg {
+
+namespace {
+
+// Thrown by build() when the loader's `interrupted` hook fires; never leaves the loader.
+struct Interrupted {};
+
+constexpr auto kInterruptPoll = std::chrono::milliseconds(20);
+
+}  // namespace
 
 LoaderConfig LoaderConfig::eval(int64_t batch_size, int workers) {
     LoaderConfig c;
@@ -92,6 +102,9 @@ void Loader::stop_workers() {
 }
 
 void Loader::seek(const LoaderState& s) {
+    if (s.epoch < 0 || s.batch < 0 || s.batch > batches_per_epoch())
+        fail("Loader", "cannot seek to batch {} of epoch {}: an epoch has batches [0, {})", s.batch,
+             s.epoch, batches_per_epoch());
     stop_workers();
     cfg_.seed = s.seed;
     bool shuffle = cfg_.train && cfg_.shuffle;
@@ -103,7 +116,7 @@ void Loader::seek(const LoaderState& s) {
         order_ = std::move(order);
         epoch_ = s.epoch;
         end_ = batches_per_epoch();
-        next_claim_ = next_out_ = std::clamp<int64_t>(s.batch, 0, end_);
+        next_claim_ = next_out_ = s.batch;
         ready_.clear();
         error_ = nullptr;
         stop_ = false;
@@ -126,6 +139,8 @@ void Loader::worker_loop() {
         std::exception_ptr err;
         try {
             raw = build(*order, epoch, b);
+        } catch (const Interrupted&) {
+            return;  // next() sees the same hook and stops waiting
         } catch (...) {
             err = std::current_exception();
         }
@@ -146,10 +161,20 @@ bool Loader::next(Batch& out) {
     if (cfg_.workers <= 0) {
         auto order = order_;
         lock.unlock();
-        raw = build(*order, epoch, b);
+        try {
+            raw = build(*order, epoch, b);
+        } catch (const Interrupted&) {
+            return false;
+        }
         lock.lock();
     } else {
-        cv_.wait(lock, [&] { return error_ || ready_.count(b); });
+        auto ready = [&] { return error_ || ready_.count(b); };
+        if (cfg_.interrupted) {
+            while (!cv_.wait_for(lock, kInterruptPoll, ready))
+                if (cfg_.interrupted()) return false;
+        } else {
+            cv_.wait(lock, ready);
+        }
         if (error_) std::rethrow_exception(error_);
         raw = std::move(ready_[b]);
         ready_.erase(b);
@@ -166,7 +191,11 @@ Batch Loader::make_batch(int64_t epoch, int64_t index) const {
     int repeats = cfg_.train ? cfg_.aug.repeats : 1;
     auto order =
         epoch_order(ds_->size(), cfg_.seed, epoch, shuffle, repeats, cfg_.aug.repeat_replicas);
-    return to_batch(build(order, epoch, index), epoch, index);
+    try {
+        return to_batch(build(order, epoch, index), epoch, index);
+    } catch (const Interrupted&) {
+        fail("Loader", "interrupted while building batch {} of epoch {}", index, epoch);
+    }
 }
 
 Loader::Raw Loader::build(const std::vector<int64_t>& order, int64_t epoch, int64_t index) const {
@@ -183,6 +212,7 @@ Loader::Raw Loader::build(const std::vector<int64_t>& order, int64_t epoch, int6
     raw.indices.resize(size_t(b));
     ImageU8 img(s);
     for (int64_t i = 0; i < b; ++i) {
+        if (cfg_.interrupted && cfg_.interrupted()) throw Interrupted{};
         int64_t pos = first + i, idx = order[size_t(pos)];
         raw.indices[size_t(i)] = idx;
         raw.labels[size_t(i)] = ds_->label(idx);

@@ -26,6 +26,10 @@ struct LoaderConfig {
     int prefetch = 4;       // batches built ahead of the consumer
     uint64_t seed = 0;      // data order and augmentation seed
     AugmentConfig aug;      // train mode only
+    // Polled between images while a batch is built and while next() waits for one: when it
+    // returns true (the trainer passes stop_requested), building stops and next() returns false
+    // before the epoch is exhausted, so a stop signal is not held up by a batch in progress.
+    bool (*interrupted)() = nullptr;
 
     // Eval over the whole split: no shuffle, no augmentation, partial last batch kept.
     static LoaderConfig eval(int64_t batch_size, int workers = 1);
@@ -75,7 +79,8 @@ class Loader {
     // `s.seed` replaces the configured seed.
     void seek(const LoaderState& s);
     void start_epoch(int64_t epoch) { seek({cfg_.seed, epoch, 0}); }
-    // The next batch of the current epoch; false once the epoch is exhausted (start the next).
+    // The next batch of the current epoch; false once the epoch is exhausted (start the next) or
+    // when `interrupted` fired (then state().batch is the batch that was not delivered).
     bool next(Batch& out);
     LoaderState state() const;
 
