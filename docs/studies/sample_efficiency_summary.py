@@ -32,8 +32,8 @@ def read_provenance(path):
 
 def read_run(path, lossless):
     m = RUN.match(os.path.basename(path))
-    if not m or not os.path.exists(os.path.join(path, "DONE")):
-        return None
+    if not m or not all(os.path.exists(os.path.join(path, f)) for f in ("DONE", "metrics.jsonl", "eval.log")):
+        return None  # unfinished, or skipped
     records = [json.loads(line) for line in open(os.path.join(path, "metrics.jsonl"))]
     ev = open(os.path.join(path, "eval.log")).read()
     top = re.search(r"top-1 ([0-9.]+)%\s+top-5 ([0-9.]+)%", ev)
