@@ -14,7 +14,7 @@ mode="${1:-run}"
 shift || true
 
 packages=(build-essential cmake libeigen3-dev doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-          libpng-dev)
+          libpng-dev clang-format)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +27,24 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Every C++/CUDA file of the tree (tracked, or new and not ignored) must be formatted as
+# .clang-format says (Debian's clang-format).
+check_format() {
+    local files
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        mapfile -t files < <(git ls-files --cached --others --exclude-standard \
+            '*.cpp' '*.h' '*.cu' '*.cuh' '*.inc' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+    else
+        mapfile -t files < <(find core cuda autograd nn models train tests \
+            \( -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' -o -name '*.inc' \))
+    fi
+    if ! clang-format --dry-run --Werror "${files[@]}"; then
+        echo "setup: the files above are not formatted; run clang-format -i on them" >&2
+        exit 1
+    fi
+    echo "setup: all ${#files[@]} C++/CUDA files formatted"
+}
+
 # The GPU check builds its own CUDA tree (build-cuda) and needs no CPU build.
 if [ "$mode" = gpu-check ]; then
     exec tests/gpu_check.sh "$@"
@@ -34,7 +52,10 @@ fi
 
 BUILD_DIR="${BUILD_DIR:-build}"
 JOBS="${JOBS:-$(nproc)}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DVG_CUDA="${VG_CUDA:-AUTO}" >/dev/null
+# Warnings are errors here (and so in CI, which runs ./setup.sh test); a plain cmake build keeps
+# them warnings.
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DVG_CUDA="${VG_CUDA:-AUTO}" -DVG_WERROR=ON \
+    >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
 case "$mode" in
@@ -53,6 +74,7 @@ case "$mode" in
                 exit 1
             fi
             echo "setup: all $listed doctest cases registered with ctest"
+            check_format
         fi
         ;;
     run)

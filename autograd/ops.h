@@ -6,6 +6,7 @@
 
 #include "core/functors.h"
 #include "core/random.h"
+#include "core/reductions.h"
 #include "core/tensor.h"
 
 namespace vg {
@@ -66,8 +67,17 @@ Tensor operator-(double s, const Tensor& a);
 Tensor operator*(double s, const Tensor& a);
 
 // --- reductions (ops/reduce.cpp): over `dims` (empty = all), keepdim keeps size-1 dims ---------
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// reduce() runs any functor of VG_REDUCTIONS (core/reductions.h, where each states its formula);
+// every entry X(Functor, name) of the list is also a named op
+//   Tensor name(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// e.g. sum(x), mean(x, {-1}, true), max(x) (the maximum of all elements). As in PyTorch, max with
+// one dim, max(x, 1) or max(x, {1}), is the overload below that also returns the positions.
+Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims = {},
+              bool keepdim = false);
+#define VG_DECLARE_REDUCTION(Name, name) \
+    Tensor name(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+VG_REDUCTIONS(VG_DECLARE_REDUCTION)
+#undef VG_DECLARE_REDUCTION
 // Variance with `correction` (0 biased, 1 unbiased) over `dims`.
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
            bool keepdim = false);
@@ -76,7 +86,6 @@ struct MaxResult {
     Tensor values, indices;
 };
 MaxResult max(const Tensor& x, int64_t dim, bool keepdim = false);
-Tensor max(const Tensor& x);  // over all elements
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 
 // --- matmul (ops/matmul.cpp) ---------------------------------------------------------------------

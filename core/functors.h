@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/math.h"
+#include "core/op_enum.h"
 
 namespace vg {
 
@@ -188,8 +189,10 @@ struct Relu6 {
     }
 };
 
-// Binary: forward(a, b), d_da(a, b), d_db(a, b).
+// Binary: forward(a, b), d_da(a, b), d_db(a, b), and whether binary() records a backward at all
+// (comparisons do not: their output is a 0/1 mask). The position in VG_BINARY_OPS means nothing.
 struct Add {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a + b;
@@ -204,6 +207,7 @@ struct Add {
     }
 };
 struct Sub {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a - b;
@@ -218,6 +222,7 @@ struct Sub {
     }
 };
 struct Mul {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a * b;
@@ -232,6 +237,7 @@ struct Mul {
     }
 };
 struct Div {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a / b;
@@ -246,6 +252,7 @@ struct Div {
     }
 };
 struct Pow {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return math::pow(a, b);
@@ -261,6 +268,7 @@ struct Pow {
 };
 // Ties send the gradient to `a`, as torch.maximum's subgradient choice is arbitrary too.
 struct Maximum {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a >= b ? a : b;
@@ -275,6 +283,7 @@ struct Maximum {
     }
 };
 struct Minimum {
+    static constexpr bool differentiable = true;
     template <typename T>
     VG_HD static T forward(T a, T b) {
         return a <= b ? a : b;
@@ -288,21 +297,22 @@ struct Minimum {
         return a <= b ? T(0) : T(1);
     }
 };
-// Comparisons give 1 or 0 in the input dtype and have zero derivative.
-#define VG_COMPARISON(Name, expr)          \
-    struct Name {                          \
-        template <typename T>              \
-        VG_HD static T forward(T a, T b) { \
-            return (expr) ? T(1) : T(0);   \
-        }                                  \
-        template <typename T>              \
-        VG_HD static T d_da(T, T) {        \
-            return T(0);                   \
-        }                                  \
-        template <typename T>              \
-        VG_HD static T d_db(T, T) {        \
-            return T(0);                   \
-        }                                  \
+// Comparisons give 1 or 0 in the input dtype and carry no gradient.
+#define VG_COMPARISON(Name, expr)                     \
+    struct Name {                                     \
+        static constexpr bool differentiable = false; \
+        template <typename T>                         \
+        VG_HD static T forward(T a, T b) {            \
+            return (expr) ? T(1) : T(0);              \
+        }                                             \
+        template <typename T>                         \
+        VG_HD static T d_da(T, T) {                   \
+            return T(0);                              \
+        }                                             \
+        template <typename T>                         \
+        VG_HD static T d_db(T, T) {                   \
+            return T(0);                              \
+        }                                             \
     };
 VG_COMPARISON(Eq, a == b)
 VG_COMPARISON(Ne, a != b)
@@ -311,72 +321,63 @@ VG_COMPARISON(Le, a <= b)
 VG_COMPARISON(Gt, a > b)
 VG_COMPARISON(Ge, a >= b)
 #undef VG_COMPARISON
+
+// One element of GPSA's gated mix (autograd/ops/attention.cpp), for the CPU and CUDA kernels.
+struct GatedMix {
+    // The blend before the row renormalisation: (1 - g) c + g p.
+    template <typename T>
+    VG_HD static T forward(T c, T p, T gate) {
+        return (T(1) - gate) * c + gate * p;
+    }
+    // With da = (dy - dot) * inv, the gradient through the renormalisation (dot = <dy, y> and
+    // inv = 1 / s of the row; 0 and 1 without it): dc = (1 - g) da, and da's shares of the
+    // batch-summed dp and of the gate's row sum are added to them.
+    template <typename T>
+    VG_HD static void backward(T dy, T dot, T inv, T c, T p, T gate, T& dc, T& dp, T& dgate) {
+        T da = (dy - dot) * inv;
+        dc = (T(1) - gate) * da;
+        dp += gate * da;
+        dgate += da * (p - c);
+    }
+};
 }  // namespace fn
 
 // The op lists. Each backend expands them once into a switch before its loops.
-#define VG_UNARY_OPS(X)                                                                          \
-    X(Neg, neg)                                                                                  \
-    X(Exp, exp)                                                                                  \
-    X(Log, log)                                                                                  \
-    X(Sqrt, sqrt) X(Rsqrt, rsqrt) X(Abs, abs) X(Tanh, tanh) X(Sigmoid, sigmoid) X(Relu, relu)    \
-        X(Gelu, gelu) X(AddScalar, add_scalar) X(MulScalar, mul_scalar) X(PowScalar, pow_scalar) \
-            X(Clamp, clamp) X(Relu6, relu6)
+// clang-format off
+#define VG_UNARY_OPS(X)      \
+    X(Neg, neg)              \
+    X(Exp, exp)              \
+    X(Log, log)              \
+    X(Sqrt, sqrt)            \
+    X(Rsqrt, rsqrt)          \
+    X(Abs, abs)              \
+    X(Tanh, tanh)            \
+    X(Sigmoid, sigmoid)      \
+    X(Relu, relu)            \
+    X(Gelu, gelu)            \
+    X(AddScalar, add_scalar) \
+    X(MulScalar, mul_scalar) \
+    X(PowScalar, pow_scalar) \
+    X(Clamp, clamp)          \
+    X(Relu6, relu6)
 
-#define VG_BINARY_OPS(X)                                                                          \
-    X(Add, add)                                                                                   \
-    X(Sub, sub)                                                                                   \
-    X(Mul, mul)                                                                                   \
-    X(Div, div) X(Pow, pow) X(Maximum, maximum) X(Minimum, minimum) X(Eq, eq) X(Ne, ne) X(Lt, lt) \
-        X(Le, le) X(Gt, gt) X(Ge, ge)
+#define VG_BINARY_OPS(X) \
+    X(Add, add)          \
+    X(Sub, sub)          \
+    X(Mul, mul)          \
+    X(Div, div)          \
+    X(Pow, pow)          \
+    X(Eq, eq)            \
+    X(Ne, ne)            \
+    X(Lt, lt)            \
+    X(Le, le)            \
+    X(Gt, gt)            \
+    X(Ge, ge)            \
+    X(Maximum, maximum)  \
+    X(Minimum, minimum)
+// clang-format on
 
-#define VG_ENUM_ENTRY(Name, name) Name,
-enum class UnaryOp : uint8_t { VG_UNARY_OPS(VG_ENUM_ENTRY) };
-enum class BinaryOp : uint8_t { VG_BINARY_OPS(VG_ENUM_ENTRY) };
-#undef VG_ENUM_ENTRY
-
-constexpr std::string_view op_name(UnaryOp op) {
-    switch (op) {
-#define VG_NAME_CASE(Name, name) \
-    case UnaryOp::Name:          \
-        return #name;
-        VG_UNARY_OPS(VG_NAME_CASE)
-#undef VG_NAME_CASE
-    }
-    return "?";
-}
-constexpr std::string_view op_name(BinaryOp op) {
-    switch (op) {
-#define VG_NAME_CASE(Name, name) \
-    case BinaryOp::Name:         \
-        return #name;
-        VG_BINARY_OPS(VG_NAME_CASE)
-#undef VG_NAME_CASE
-    }
-    return "?";
-}
-
-// Calls f.template operator()<fn::Name>() for the functor of `op` (one switch, outside loops).
-template <typename F>
-decltype(auto) visit_unary(UnaryOp op, F&& f) {
-    switch (op) {
-#define VG_VISIT_CASE(Name, name) \
-    case UnaryOp::Name:           \
-        return f.template operator()<fn::Name>();
-        VG_UNARY_OPS(VG_VISIT_CASE)
-#undef VG_VISIT_CASE
-    }
-    return f.template operator()<fn::Neg>();
-}
-template <typename F>
-decltype(auto) visit_binary(BinaryOp op, F&& f) {
-    switch (op) {
-#define VG_VISIT_CASE(Name, name) \
-    case BinaryOp::Name:          \
-        return f.template operator()<fn::Name>();
-        VG_BINARY_OPS(VG_VISIT_CASE)
-#undef VG_VISIT_CASE
-    }
-    return f.template operator()<fn::Add>();
-}
+VG_DEFINE_OP_ENUM(UnaryOp, VG_UNARY_OPS, fn, visit_unary, Neg)
+VG_DEFINE_OP_ENUM(BinaryOp, VG_BINARY_OPS, fn, visit_binary, Add)
 
 }  // namespace vg

@@ -6,6 +6,7 @@
 
 #include "core/functors.h"
 #include "core/random.h"
+#include "core/reductions.h"
 #include "core/tensor.h"
 
 namespace vg {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/tensor.h"
+
 namespace vg {
 
 // How a [rows, cols] matrix with element strides (sr, sc) is stored: row-major with leading
@@ -21,6 +23,22 @@ inline MatLayout mat_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc) 
     if ((rows <= 1 || sr == 1) && (cols <= 1 || sc >= std::max<int64_t>(rows, 1)))
         return {true, false, cols <= 1 ? std::max<int64_t>(rows, 1) : sc};
     return {};
+}
+
+// The layouts of the operands of c[Bt, M, N] = a[Bt, M, K] @ b[Bt, K, N] as the kernels take them,
+// or a vg::Error naming matmul when either operand has no unit stride in its last two dims.
+struct GemmLayouts {
+    MatLayout a, b;
+};
+inline GemmLayouts gemm_layouts(const Tensor& a, const Tensor& b, int64_t M, int64_t K, int64_t N) {
+    GemmLayouts l{mat_layout(M, K, a.strides()[1], a.strides()[2]),
+                  mat_layout(K, N, b.strides()[1], b.strides()[2])};
+    if (!l.a.ok || !l.b.ok)
+        fail("matmul",
+             "operands need a unit stride in one of their last two dims, got {} with "
+             "strides {} and {} with strides {}",
+             a.desc(), a.strides().str(), b.desc(), b.strides().str());
+    return l;
 }
 
 }  // namespace vg

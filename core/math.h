@@ -81,6 +81,20 @@ VG_HD T min(T a, T b) {
     return a < b ? a : b;
 }
 
+// floor(sqrt(n)) of an integer, exactly (Newton's method in integers, so no rounding at any n);
+// 0 for n <= 0.
+constexpr int64_t isqrt(int64_t n) {
+    if (n < 2) return n < 0 ? 0 : n;
+    int64_t x = n / 2 + 1, y = (x + n / x) / 2;
+    while (y < x) {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    return x;
+}
+// Whether n = k * k for an integer k >= 0 (the patch grid, GPSA's one kernel offset per head).
+constexpr bool is_square(int64_t n) { return n >= 0 && isqrt(n) * isqrt(n) == n; }
+
 // Branch-free float exp and erf for the CPU's hot loops (GELU, softmax): libm's scalar expf and
 // erff cost ~10 ns per element and do not vectorise, which made GELU a third of a training step.
 // Both are within a few ulp of libm (tests/ops/test_values.cpp measures it); float64 keeps libm.

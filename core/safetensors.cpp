@@ -1,5 +1,7 @@
-// safetensors reader/writer with a small JSON parser that validates every field, so a truncated
-// or corrupt file becomes a vg::Error instead of a crash or a giant allocation.
+// safetensors reader/writer. nlohmann-json parses the header; this file checks what makes it a
+// safetensors header (dtypes, shapes, offsets that tile the data region, sizes bounded before any
+// allocation), so a truncated or corrupt file becomes a vg::Error instead of a crash or a giant
+// allocation.
 #include "core/safetensors.h"
 
 #include <fcntl.h>
@@ -11,11 +13,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <vector>
-
-#include "core/safetensors_json.h"
 
 namespace vg {
 
@@ -24,9 +25,11 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-using st_json::Json;
+using Json = nlohmann::ordered_json;
 
 constexpr uint64_t kMaxHeader = 100'000'000;  // the reference implementation's limit
+constexpr int kMaxDepth = 32;                 // a header is 3 levels deep; fuzzed input is not
+constexpr uint64_t kMaxIndex = 1'000'000'000'000'000'000ull;
 
 const char* st_dtype_name(DType t, const std::string& file, const std::string& name) {
     switch (t) {
@@ -41,18 +44,41 @@ const char* st_dtype_name(DType t, const std::string& file, const std::string& n
     }
 }
 
-// A non-negative integer that fits int64, or an error naming `what`.
-int64_t as_index(const Json& v, const std::string& file, const std::string& what) {
-    if (v.kind != Json::Number || v.text.empty() || v.text[0] == '-' ||
-        v.text.find_first_not_of("0123456789") != std::string::npos || v.text.size() > 18)
-        fail("safetensors", "{}: {} must be a non-negative integer below 1e18", file, what);
-    return std::stoll(v.text);
+// The header as JSON; a syntax error names the file and the byte. Duplicate keys (which the
+// library would silently resolve to the last) and deep nesting are refused while parsing.
+Json parse_header(const std::string& header, const std::string& file) {
+    std::vector<std::set<std::string>> keys;  // the keys seen in each open object
+    auto check = [&](int depth, Json::parse_event_t event, Json& parsed) {
+        if (depth > kMaxDepth)
+            fail("safetensors", "{}: malformed JSON header: nesting too deep (over {} levels)",
+                 file, kMaxDepth);
+        if (event == Json::parse_event_t::object_start) keys.emplace_back();
+        if (event == Json::parse_event_t::object_end) keys.pop_back();
+        if (event == Json::parse_event_t::key &&
+            !keys.back().insert(parsed.get<std::string>()).second)
+            fail("safetensors", "{}: malformed JSON header: duplicate key '{}'", file,
+                 parsed.get<std::string>());
+        return true;
+    };
+    try {
+        return Json::parse(header, check);
+    } catch (const Json::parse_error& e) {
+        // e.byte counts from 1; e.what() is "[json.exception.parse_error.101] parse error at
+        // line 1, column 9: syntax error while parsing value - ...".
+        std::string what = e.what();
+        size_t tag = what.find("] ");
+        fail("safetensors", "{}: malformed JSON header at byte {}: {}", file,
+             e.byte > 0 ? e.byte - 1 : 0, tag == std::string::npos ? what : what.substr(tag + 2));
+    } catch (const Json::exception& e) {
+        fail("safetensors", "{}: malformed JSON header: {}", file, e.what());
+    }
 }
 
-const Json* field(const Json& obj, const char* key) {
-    for (size_t k = 0; k < obj.keys.size(); ++k)
-        if (obj.keys[k] == key) return &obj.items[k];
-    return nullptr;
+// A non-negative integer below 1e18 (so sums of two stay in int64), or an error naming `what`.
+int64_t as_index(const Json& v, const std::string& file, const std::string& what) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() >= kMaxIndex)
+        fail("safetensors", "{}: {} must be a non-negative integer below 1e18", file, what);
+    return int64_t(v.get<uint64_t>());
 }
 
 struct Entry {
@@ -61,6 +87,88 @@ struct Entry {
     Shape shape;
     int64_t begin, end;
 };
+
+DType parse_dtype(const Json& dt, const std::string& file, const std::string& name) {
+    if (!dt.is_string()) fail("safetensors", "{}: entry '{}': dtype must be a string", file, name);
+    const std::string& s = dt.get_ref<const std::string&>();
+    if (s == "F32") return DType::F32;
+    if (s == "F64") return DType::F64;
+    if (s == "I64") return DType::I64;
+    fail("safetensors", "{}: entry '{}': unsupported dtype '{}' (F32, F64 and I64 are supported)",
+         file, name, s);
+}
+
+// One tensor entry, with its byte range checked against the data region of `data_size` bytes.
+Entry parse_entry(const std::string& name, const Json& v, int64_t data_size,
+                  const std::string& file) {
+    const char* op = "safetensors";
+    if (!v.is_object()) fail(op, "{}: entry '{}' must be an object", file, name);
+    for (const auto& [key, _] : v.items())
+        if (key != "dtype" && key != "shape" && key != "data_offsets")
+            fail(op, "{}: entry '{}' has unknown field '{}'", file, name, key);
+    if (!v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+        fail(op, "{}: entry '{}' needs dtype, shape and data_offsets", file, name);
+    const Json& sh = v["shape"];
+    const Json& off = v["data_offsets"];
+    Entry e{name, parse_dtype(v["dtype"], file, name), {}, 0, 0};
+    if (!sh.is_array()) fail(op, "{}: entry '{}': shape must be an array", file, name);
+    if (sh.size() > size_t(kMaxDims))
+        fail(op, "{}: entry '{}': {} dims, more than the {} supported", file, name, sh.size(),
+             kMaxDims);
+    // Bytes are bounded by the data region, so the element count can be checked without
+    // overflow.
+    int64_t numel = 1;
+    bool zero = false, too_big = false;
+    for (const Json& d : sh) {
+        int64_t x = as_index(d, file, fmt::format("a shape extent of '{}'", name));
+        e.shape.push_back(x);
+        if (x == 0)
+            zero = true;
+        else if (!too_big && numel > data_size / x)
+            too_big = true;
+        else if (!too_big)
+            numel *= x;
+    }
+    if (zero) {
+        numel = 0;
+        too_big = false;
+    }
+    if (!off.is_array() || off.size() != 2)
+        fail(op, "{}: entry '{}': data_offsets must be [begin, end]", file, name);
+    e.begin = as_index(off[0], file, fmt::format("data_offsets of '{}'", name));
+    e.end = as_index(off[1], file, fmt::format("data_offsets of '{}'", name));
+    if (e.begin > e.end || e.end > data_size)
+        fail(op, "{}: entry '{}': data_offsets [{}, {}] outside the {}-byte data region", file,
+             name, e.begin, e.end, data_size);
+    int64_t want = numel * int64_t(dtype_size(e.dtype));
+    if (too_big || e.end - e.begin != want)
+        fail(op, "{}: entry '{}': {} {} needs {} bytes but data_offsets [{}, {}] span {}", file,
+             name, st_dtype_name(e.dtype, file, name), e.shape,
+             too_big ? std::string("more than the data region") : std::to_string(want), e.begin,
+             e.end, e.end - e.begin);
+    return e;
+}
+
+// The tensors must tile the data region exactly: no overlaps, no holes, nothing after.
+void check_tiling(const std::vector<Entry>& entries, int64_t data_size, const std::string& file) {
+    std::vector<const Entry*> order;
+    for (const Entry& e : entries) order.push_back(&e);
+    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    int64_t pos = 0;
+    for (const Entry* e : order) {
+        if (e->begin < pos)
+            fail("safetensors", "{}: entry '{}' overlaps the previous tensor", file, e->name);
+        if (e->begin > pos)
+            fail("safetensors", "{}: {} unused bytes before entry '{}'", file, e->begin - pos,
+                 e->name);
+        pos = e->end;
+    }
+    if (pos != data_size)
+        fail("safetensors", "{}: the tensors cover {} bytes but the data region holds {}", file,
+             pos, data_size);
+}
 
 }  // namespace
 
@@ -77,99 +185,25 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& f
     if (n > avail)
         fail(op, "{}: header length {} exceeds the {} bytes after the length field (truncated?)",
              file, n, avail);
-    std::string header = bytes.substr(8, n);
-    Json root = st_json::parse(header, file);
-    if (root.kind != Json::Object) fail(op, "{}: the header is not a JSON object", file);
+    Json root = parse_header(bytes.substr(8, n), file);
+    if (!root.is_object()) fail(op, "{}: the header is not a JSON object", file);
 
     const int64_t data_size = int64_t(avail - n);
     SafetensorsFile out;
     std::vector<Entry> entries;
-    for (size_t k = 0; k < root.keys.size(); ++k) {
-        const std::string& name = root.keys[k];
-        const Json& v = root.items[k];
-        if (name == "__metadata__") {
-            if (v.kind != Json::Object) fail(op, "{}: __metadata__ must be an object", file);
-            for (size_t m = 0; m < v.keys.size(); ++m) {
-                if (v.items[m].kind != Json::String)
-                    fail(op, "{}: __metadata__ value '{}' must be a string", file, v.keys[m]);
-                out.metadata[v.keys[m]] = v.items[m].text;
-            }
+    for (const auto& [name, v] : root.items()) {
+        if (name != "__metadata__") {
+            entries.push_back(parse_entry(name, v, data_size, file));
             continue;
         }
-        if (v.kind != Json::Object) fail(op, "{}: entry '{}' must be an object", file, name);
-        for (const std::string& key : v.keys)
-            if (key != "dtype" && key != "shape" && key != "data_offsets")
-                fail(op, "{}: entry '{}' has unknown field '{}'", file, name, key);
-        const Json* dt = field(v, "dtype");
-        const Json* sh = field(v, "shape");
-        const Json* off = field(v, "data_offsets");
-        if (!dt || !sh || !off)
-            fail(op, "{}: entry '{}' needs dtype, shape and data_offsets", file, name);
-        Entry e{name, DType::F32, {}, 0, 0};
-        if (dt->kind != Json::String)
-            fail(op, "{}: entry '{}': dtype must be a string", file, name);
-        if (dt->text == "F32")
-            e.dtype = DType::F32;
-        else if (dt->text == "F64")
-            e.dtype = DType::F64;
-        else if (dt->text == "I64")
-            e.dtype = DType::I64;
-        else
-            fail(op, "{}: entry '{}': unsupported dtype '{}' (F32, F64 and I64 are supported)",
-                 file, name, dt->text);
-        if (sh->kind != Json::Array) fail(op, "{}: entry '{}': shape must be an array", file, name);
-        if (int(sh->items.size()) > kMaxDims)
-            fail(op, "{}: entry '{}': {} dims, more than the {} supported", file, name,
-                 sh->items.size(), kMaxDims);
-        // Bytes are bounded by the data region, so the element count can be checked without
-        // overflow.
-        int64_t numel = 1;
-        bool zero = false, too_big = false;
-        for (const Json& d : sh->items) {
-            int64_t x = as_index(d, file, fmt::format("a shape extent of '{}'", name));
-            e.shape.push_back(x);
-            if (x == 0)
-                zero = true;
-            else if (!too_big && numel > data_size / x)
-                too_big = true;
-            else if (!too_big)
-                numel *= x;
+        if (!v.is_object()) fail(op, "{}: __metadata__ must be an object", file);
+        for (const auto& [key, value] : v.items()) {
+            if (!value.is_string())
+                fail(op, "{}: __metadata__ value '{}' must be a string", file, key);
+            out.metadata[key] = value.get<std::string>();
         }
-        if (zero) {
-            numel = 0;
-            too_big = false;
-        }
-        if (off->kind != Json::Array || off->items.size() != 2)
-            fail(op, "{}: entry '{}': data_offsets must be [begin, end]", file, name);
-        e.begin = as_index(off->items[0], file, fmt::format("data_offsets of '{}'", name));
-        e.end = as_index(off->items[1], file, fmt::format("data_offsets of '{}'", name));
-        if (e.begin > e.end || e.end > data_size)
-            fail(op, "{}: entry '{}': data_offsets [{}, {}] outside the {}-byte data region", file,
-                 name, e.begin, e.end, data_size);
-        int64_t want = numel * int64_t(dtype_size(e.dtype));
-        if (too_big || e.end - e.begin != want)
-            fail(op, "{}: entry '{}': {} {} needs {} bytes but data_offsets [{}, {}] span {}", file,
-                 name, dt->text, e.shape,
-                 too_big ? std::string("more than the data region") : std::to_string(want), e.begin,
-                 e.end, e.end - e.begin);
-        entries.push_back(e);
     }
-    // The tensors must tile the data region exactly: no overlaps, no holes, nothing after.
-    std::vector<const Entry*> order;
-    for (const Entry& e : entries) order.push_back(&e);
-    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
-    });
-    int64_t pos = 0;
-    for (const Entry* e : order) {
-        if (e->begin < pos) fail(op, "{}: entry '{}' overlaps the previous tensor", file, e->name);
-        if (e->begin > pos)
-            fail(op, "{}: {} unused bytes before entry '{}'", file, e->begin - pos, e->name);
-        pos = e->end;
-    }
-    if (pos != data_size)
-        fail(op, "{}: the tensors cover {} bytes but the data region holds {}", file, pos,
-             data_size);
+    check_tiling(entries, data_size, file);
 
     const char* data = bytes.data() + 8 + n;
     for (const Entry& e : entries) {
@@ -192,19 +226,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
     std::vector<Tensor> host;
-    std::string header = "{";
-    if (!metadata.empty()) {
-        header += "\"__metadata__\":{";
-        bool first = true;
-        for (auto& [k, v] : metadata) {
-            if (!first) header += ',';
-            header += st_json::escape(k);
-            header += ':';
-            header += st_json::escape(v);
-            first = false;
-        }
-        header += "}";
-    }
+    Json root = Json::object();
+    if (!metadata.empty()) root["__metadata__"] = metadata;
     int64_t offset = 0;
     for (auto& [name, t] : tensors) {
         check_defined("save_safetensors", t, name.c_str());
@@ -214,12 +237,16 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
         Tensor h = t.detach().cpu().contiguous();
         host.push_back(h);
         int64_t bytes = h.numel() * int64_t(dtype_size(h.dtype()));
-        header += fmt::format("{}{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
-                              header.size() > 1 ? "," : "", st_json::escape(name), dt,
-                              fmt::join(h.shape().vec(), ","), offset, offset + bytes);
+        root[name] = {
+            {"dtype", dt}, {"shape", h.shape().vec()}, {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
     }
-    header += "}";
+    std::string header;
+    try {
+        header = root.dump();
+    } catch (const Json::exception& e) {  // a name or metadata string that is not UTF-8
+        fail("save_safetensors", "{}: {}", path, e.what());
+    }
     while (header.size() % 8) header += ' ';  // keeps the data region 8-byte aligned
 
     std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());

@@ -159,24 +159,26 @@ Tensor Tensor::trunc_normal(const Shape& shape, double mean, double std, double 
 
 // --- element access -----------------------------------------------------------------------------
 
-std::vector<double> Tensor::to_vector() const {
-    Tensor c = cpu().contiguous();
-    std::vector<double> out(size_t(c.numel()));
-    dispatch_all(c.dtype(), "Tensor::to_vector", [&]<typename T>() {
+namespace {
+// Every element of t in row-major order, converted to Out, read on the host.
+template <typename Out>
+std::vector<Out> host_values(const Tensor& t, const char* op) {
+    Tensor c = t.cpu().contiguous();
+    std::vector<Out> out(size_t(c.numel()));
+    dispatch_all(c.dtype(), op, [&]<typename T>() {
         const T* p = c.data<T>();
-        for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
+        for (size_t i = 0; i < out.size(); ++i) out[i] = Out(p[i]);
     });
     return out;
 }
+}  // namespace
+
+std::vector<double> Tensor::to_vector() const {
+    return host_values<double>(*this, "Tensor::to_vector");
+}
 
 std::vector<int64_t> Tensor::to_vector_i64() const {
-    Tensor c = cpu().contiguous();
-    std::vector<int64_t> out(size_t(c.numel()));
-    dispatch_all(c.dtype(), "Tensor::to_vector_i64", [&]<typename T>() {
-        const T* p = c.data<T>();
-        for (size_t i = 0; i < out.size(); ++i) out[i] = int64_t(p[i]);
-    });
-    return out;
+    return host_values<int64_t>(*this, "Tensor::to_vector_i64");
 }
 
 double Tensor::item() const {

@@ -13,7 +13,7 @@
 
 namespace vg {
 
-struct AutogradMeta;  // autograd/meta.h
+struct AutogradMeta;  // autograd/node.h
 class Generator;      // core/random.h
 
 struct TensorImpl {

@@ -3,6 +3,7 @@
 // order), and one thread per element for the normalisation and the input gradient.
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
+#include "cuda/reduce.cuh"
 
 namespace vg::cuda {
 

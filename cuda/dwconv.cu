@@ -4,6 +4,7 @@
 // (channel, tap) for the weight gradient, reduced in double.
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
+#include "cuda/reduce.cuh"
 
 namespace vg::cuda {
 

@@ -17,13 +17,13 @@ __global__ void gated_mix_fwd_kernel(const T* c, const T* p, const T* g, T* y, T
     int lane = threadIdx.x % kWarp;
     if (r >= R) return;  // whole warps leave together, so the shuffles below stay full
     int64_t hr = r % HN;
-    const T gate = g[hr / N], keep = T(1) - gate;
+    const T gate = g[hr / N];
     const T* cr = c + r * M;
     const T* pr = p + hr * M;
     T* yr = y + r * M;
     T sum = 0;
     for (int64_t j = lane; j < M; j += kWarp) {
-        T v = keep * cr[j] + gate * pr[j];
+        T v = fn::GatedMix::forward(cr[j], pr[j], gate);
         yr[j] = v;
         sum += v;
     }
@@ -41,7 +41,7 @@ __global__ void gated_mix_bwd_kernel(const T* c, const T* p, const T* g, const T
     int64_t hr = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
     int lane = threadIdx.x % kWarp;
     if (hr >= HN) return;
-    const T gate = g[hr / N], keep = T(1) - gate;
+    const T gate = g[hr / N];
     const T* pr = p + hr * M;
     T* dpr = dp + hr * M;
     for (int64_t j = lane; j < M; j += kWarp) dpr[j] = 0;  // each lane owns its columns
@@ -58,12 +58,8 @@ __global__ void gated_mix_bwd_kernel(const T* c, const T* p, const T* g, const T
             dot = warp_sum(dot);
             inv = T(1) / s[r];
         }
-        for (int64_t j = lane; j < M; j += kWarp) {
-            T da = (gr[j] - dot) * inv;
-            dcr[j] = keep * da;
-            dpr[j] += gate * da;
-            dgate += da * (pr[j] - cr[j]);
-        }
+        for (int64_t j = lane; j < M; j += kWarp)
+            fn::GatedMix::backward(gr[j], dot, inv, cr[j], pr[j], gate, dcr[j], dpr[j], dgate);
     }
     dgate = warp_sum(dgate);
     if (lane == 0) dg_rows[hr] = dgate;

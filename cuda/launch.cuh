@@ -55,28 +55,7 @@ __device__ __forceinline__ T warp_max(T v) {
     return v;
 }
 
-// Sum over the whole block (blockDim.x a multiple of 32); every thread gets the result. Only warp
-// 0 reads the per-warp partials, and the total goes to its own slot, so no thread reads a shared
-// word another thread writes between the same two barriers (what racecheck flags). Back-to-back
-// calls are safe: a call writes `partial` before its first barrier, after every read of the
-// previous call's `partial` (before that call's second barrier), and writes `total` after its
-// first barrier, after every read of the previous call's `total`.
-template <typename T>
-__device__ T block_sum(T v) {
-    __shared__ T partial[kWarp];
-    __shared__ T total;
-    int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
-    v = warp_sum(v);
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        int warps = int(blockDim.x) / kWarp;
-        T w = warp_sum(lane < warps ? partial[lane] : T(0));
-        if (lane == 0) total = w;
-    }
-    __syncthreads();
-    return total;
-}
+// Folds over a whole block (block_reduce for any reduction functor, block_sum): cuda/reduce.cuh.
 
 // --- strided indexing -------------------------------------------------------------------------
 

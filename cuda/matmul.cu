@@ -37,13 +37,8 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double be
             unary_fwd(UnaryOp::MulScalar, UnaryParams{beta, 0.0}, c, c);
         return;
     }
-    MatLayout la = mat_layout(M, K, a.strides()[1], a.strides()[2]);
-    MatLayout lb = mat_layout(K, N, b.strides()[1], b.strides()[2]);
-    if (!la.ok || !lb.ok)
-        fail("matmul",
-             "operands need a unit stride in one of their last two dims, got {} with "
-             "strides {} and {} with strides {}",
-             a.desc(), a.strides().str(), b.desc(), b.strides().str());
+    const GemmLayouts layouts = gemm_layouts(a, b, M, K, N);
+    const MatLayout &la = layouts.a, &lb = layouts.b;
     cublasOperation_t op_b = lb.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
     cublasOperation_t op_a = la.row_major ? CUBLAS_OP_N : CUBLAS_OP_T;
     int m = as_int(N, a, b), n = as_int(M, a, b), k = as_int(K, a, b);

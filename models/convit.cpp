@@ -1,8 +1,6 @@
 // ConViT model.
 #include "models/convit.h"
 
-#include <cmath>
-
 #include "autograd/ops.h"
 #include "nn/init.h"
 
@@ -15,14 +13,11 @@ ConViT::ConViT(const ModelConfig& c) : VisionModel(c) {
              "local_up_to_layer {} must be in [0, depth={}): the class token joins before "
              "the first MHSA block, so at least one is needed",
              c.local_up_to_layer, c.depth);
-    if (c.use_local_init && c.local_up_to_layer > 0) {
-        int64_t k = int64_t(std::sqrt(double(c.num_heads)) + 1e-9);
-        if (k * k != c.num_heads)
-            fail("ConViT",
-                 "num_heads {} is not a perfect square: the local init gives each head one "
-                 "kernel offset",
-                 c.num_heads);
-    }
+    if (c.use_local_init && c.local_up_to_layer > 0 && !math::is_square(c.num_heads))
+        fail("ConViT",
+             "num_heads {} is not a perfect square: the local init gives each head one "
+             "kernel offset",
+             c.num_heads);
     const int64_t D = c.embed_dim;
     patch_embed = register_module(
         "patch_embed", std::make_shared<nn::PatchEmbed>(c.img_size, c.patch_size, c.in_chans, D));

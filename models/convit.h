@@ -1,6 +1,6 @@
 // ConViT: a DeiT whose first local_up_to_layer blocks use GPSA on the patch tokens only; the class
 // token is concatenated just before the first MHSA block, and the position embedding covers the
-// patches only (spec §4.1).
+// patches only (ConViT §3; facebookresearch/convit convit.py, VisionTransformer.forward_features).
 #pragma once
 #include "models/model.h"
 #include "nn/patch_embed.h"

@@ -1,4 +1,5 @@
-// The table of named configurations (spec §8) and the dry parameter / FLOP counts.
+// The table of named configurations (ConViT Table 1, d'Ascoli et al. 2021; DeiT Table 1, Touvron et
+// al. 2021; their CIFAR sizes in docs/models.md) and the dry parameter / FLOP counts.
 #include "models/registry.h"
 
 #include <fmt/ranges.h>
@@ -84,7 +85,7 @@ ModelConfig simplevit(const char* name, int64_t img, int64_t patch, int64_t clas
 
 const std::vector<ModelConfig>& table() {
     static const std::vector<ModelConfig> t = {
-        // ImageNet 224/16, K = 1000 (spec §8.1). ConViT: 48 per head, "+" models 64 per head.
+        // ImageNet 224/16, K = 1000 (ConViT Table 1). ConViT: 48 per head, "+" models 64 per head.
         convit("convit_tiny", 224, 16, 1000, 192, 4),
         convit("convit_tiny_plus", 224, 16, 1000, 256, 4),
         convit("convit_small", 224, 16, 1000, 432, 9),
@@ -100,7 +101,7 @@ const std::vector<ModelConfig>& table() {
         deit("deit_tiny_plus_patch16_224", 224, 16, 1000, 256, 4),
         deit("deit_small_plus_patch16_224", 224, 16, 1000, 576, 9),
         deit("deit_base_plus_patch16_224", 224, 16, 1000, 1024, 16),
-        // CIFAR 32x32, K = 10 (spec §8.2; set num_classes = 100 for CIFAR-100).
+        // CIFAR 32x32, K = 10 (the same widths at patch 4 or 2; num_classes = 100 for CIFAR-100).
         convit("convit_cifar_tiny", 32, 4, 10, 192, 4),
         convit("convit_cifar_tiny_p2", 32, 2, 10, 192, 4),
         convit("convit_cifar_small", 32, 4, 10, 432, 9),
@@ -109,7 +110,7 @@ const std::vector<ModelConfig>& table() {
         deit("deit_cifar_tiny_p2", 32, 2, 10, 192, 3),
         deit("deit_cifar_small", 32, 4, 10, 384, 6),
         deit("deit_cifar_small_p2", 32, 2, 10, 384, 6),
-        // Smoke-test sizes (spec §8.3: D = 96, H = 4, d = 24, L = 4, L_loc = 3), not for accuracy.
+        // Smoke-test sizes (D = 96, H = 4, d = 24, L = 4, L_loc = 3), not for accuracy.
         convit("convit_cifar_micro", 32, 4, 10, 96, 4, 4, 3),
         deit("deit_cifar_micro", 32, 4, 10, 96, 4, 4),
         // The micro size of the benchmarks and the sample-efficiency study (shared/peers

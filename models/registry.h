@@ -17,7 +17,8 @@ ModelConfig model_config(const std::string& name);
 std::shared_ptr<VisionModel> create_model(const ModelConfig& cfg);
 std::shared_ptr<VisionModel> create_model(const std::string& name);
 
-// Parameter count of the model `cfg` describes, by formula (spec §4.6), without building it.
+// Parameter count of the model `cfg` describes, by formula (docs/derivations/convit-init.md),
+// without building it.
 int64_t count_parameters(const ModelConfig& cfg);
 // Forward FLOPs per image: 2 per multiply-add of every matmul (patch embedding, projections,
 // attention scores and A v, MLP, head, and GPSA's pos_proj). Softmax, LayerNorm, GELU and

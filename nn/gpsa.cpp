@@ -31,7 +31,7 @@ void GPSA::local_init() {
 
     Tensor& w = pos_proj->weight;  // [H, 3]; rows past k^2 keep their trunc-normal values
     std::vector<double> vals = w.detach().cpu().to(DType::F64).contiguous().to_vector();
-    const int64_t k = int64_t(std::sqrt(double(num_heads)) + 1e-9);
+    const int64_t k = math::isqrt(num_heads);
     const double c = k % 2 == 0 ? (k - 1) / 2.0 : double(k / 2);
     const double locality_distance = 1.0;
     for (int64_t h1 = 0; h1 < k; ++h1)

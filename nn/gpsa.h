@@ -16,11 +16,13 @@ class GPSA : public AttentionLayer {
 
     // softmax over keys of pos_proj(R): [1, H, N, N]; differentiable in pos_proj.
     Tensor positional_attention(int64_t num_patches) const;
-    // W_v = I; W_pos[h1 + k*h2] = alpha * (2(h2 - c), 2(h1 - c), -1); b_pos untouched (spec §4.5).
+    // W_v = I; W_pos[h1 + k*h2] = alpha * (2(h2 - c), 2(h1 - c), -1); b_pos untouched
+    // (facebookresearch/convit convit.py, GPSA.local_init; docs/derivations/convit-init.md).
     void local_init();
 
     double locality_strength;
-    // Divides A by its row sums as the reference does; a no-op in exact arithmetic (spec §4.3).
+    // Divides A by its row sums as the reference does; a no-op in exact arithmetic (ConViT
+    // Eq. 6; facebookresearch/convit convit.py, GPSA.get_attention).
     bool normalize = true;
     std::shared_ptr<Linear> qk, v, proj, pos_proj;  // qk [2C, C], v [C, C], pos_proj [H, 3] + bias
     std::shared_ptr<Dropout> attn_drop, proj_drop;

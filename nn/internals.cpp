@@ -9,9 +9,9 @@
 namespace vg::nn {
 
 int64_t grid_side(int64_t n, const char* op) {
-    int64_t s = int64_t(std::llround(std::sqrt(double(n))));
-    if (n <= 0 || s * s != n) fail(op, "the number of patch tokens {} is not a perfect square", n);
-    return s;
+    if (n <= 0 || !math::is_square(n))
+        fail(op, "the number of patch tokens {} is not a perfect square", n);
+    return math::isqrt(n);
 }
 
 Tensor rel_indices(int64_t n, DType dtype, Device device) {

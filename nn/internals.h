@@ -1,6 +1,6 @@
-// What an attention layer hands back when asked (for studying attention, ConViT §4 / spec §11),
-// and the measurements computed from it. Asking never changes the training path: the tensors are
-// detached copies-by-reference of values the forward computes anyway.
+// What an attention layer hands back when asked (for studying attention as ConViT §4 and App. D-F
+// do), and the measurements computed from it. Asking never changes the training path: the tensors
+// are detached copies-by-reference of values the forward computes anyway.
 #pragma once
 #include <vector>
 
@@ -25,9 +25,10 @@ Tensor rel_indices(int64_t num_patches, DType dtype = DType::F32, Device device 
 // Side of the square token grid holding N tokens, or a vg::Error naming `op`.
 int64_t grid_side(int64_t num_patches, const char* op);
 
-// Non-locality per head (CV-paper Eq. 8): (1/N) sum_ij A_ij ||delta_ij|| averaged over the batch,
-// in patch units. attn: [B, H, T, T] or [H, T, T] with T = S^2 patch tokens, or S^2 + 1 when
-// `has_cls` (the class token's row and column are dropped). Returns [H] float64 on the CPU.
+// Non-locality per head (ConViT, d'Ascoli et al. 2021, Eq. 8): (1/N) sum_ij A_ij ||delta_ij||
+// averaged over the batch, in patch units. attn: [B, H, T, T] or [H, T, T] with T = S^2 patch
+// tokens, or S^2 + 1 when `has_cls` (the class token's row and column are dropped). Returns [H]
+// float64 on the CPU.
 std::vector<double> nonlocality(const Tensor& attn, bool has_cls = false);
 
 // Non-locality of maps that are not distributions (Refiner's refined maps: no softmax after the

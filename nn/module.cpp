@@ -75,31 +75,29 @@ void Module::train(bool on) {
     for (auto& [_, c] : children_) c->train(on);
 }
 
-void Module::to(Device device) {
+void Module::convert(const std::function<bool(const Tensor&)>& needs,
+                     const std::function<Tensor(const Tensor&)>& change) {
     std::vector<std::pair<std::string, Tensor*>> slots;
     collect("", true, slots);
     for (auto& [_, t] : slots) {
-        if (t->device() == device) continue;
-        *t = t->detach().to(device);
-        t->requires_grad_(true);
-    }
-    slots.clear();
-    collect("", false, slots);
-    for (auto& [_, t] : slots) *t = t->to(device);
-}
-
-void Module::to(DType dtype) {
-    std::vector<std::pair<std::string, Tensor*>> slots;
-    collect("", true, slots);
-    for (auto& [_, t] : slots) {
-        if (t->dtype() == dtype) continue;
-        *t = t->detach().to(dtype);
+        if (!needs(*t)) continue;
+        *t = change(t->detach());
         t->requires_grad_(true);
     }
     slots.clear();
     collect("", false, slots);
     for (auto& [_, t] : slots)
-        if (is_floating(t->dtype())) *t = t->to(dtype);
+        if (needs(*t)) *t = change(*t);
+}
+
+void Module::to(Device device) {
+    convert([&](const Tensor& t) { return t.device() != device; },
+            [&](const Tensor& t) { return t.to(device); });
+}
+
+void Module::to(DType dtype) {
+    convert([&](const Tensor& t) { return is_floating(t.dtype()) && t.dtype() != dtype; },
+            [&](const Tensor& t) { return t.to(dtype); });
 }
 
 StateDict Module::state_dict() const {

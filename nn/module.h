@@ -1,6 +1,7 @@
 // Module: a tree of named parameters, buffers and child modules, with train/eval mode, device and
 // dtype moves, and state dicts whose dotted names match timm's ("blocks.3.attn.qk.weight").
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,10 @@ class Module {
     void add_child(const std::string& name, std::shared_ptr<Module> m);
     void collect(const std::string& prefix, bool params,
                  std::vector<std::pair<std::string, Tensor*>>& out) const;
+    // Replaces every parameter and buffer t for which needs(t) holds by change(t); parameters
+    // stay leaves that require grad.
+    void convert(const std::function<bool(const Tensor&)>& needs,
+                 const std::function<Tensor(const Tensor&)>& change);
 
     std::vector<std::pair<std::string, Tensor*>> params_;
     std::vector<std::pair<std::string, Tensor*>> buffers_;

@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "nn/internals.h"
 
 namespace vg::nn::sinit {
 
@@ -158,8 +159,7 @@ TargetFit target_fit(const Tensor& attn_in, const std::vector<Offset>& offsets) 
         fail("target_fit", "expected attention [B, {}, N, N] or [{}, N, N], got {}", offsets.size(),
              offsets.size(), attn_in.desc());
     const int64_t B = a.size(0), H = a.size(1), N = a.size(2);
-    const int64_t S = int64_t(std::llround(std::sqrt(double(N))));
-    if (S * S != N) fail("target_fit", "the {} tokens do not form a square grid", N);
+    const int64_t S = grid_side(N, "target_fit");
     std::vector<double> v = a.contiguous().to_vector();
     TargetFit fit{std::vector<double>(size_t(H), 0.0), std::vector<double>(size_t(H), 0.0)};
     for (int64_t h = 0; h < H; ++h) {

@@ -49,7 +49,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     Tensor ae = a.detach().expand(out), be = b.detach().expand(out);
     Tensor y = Tensor::empty(out, a.dtype(), a.device());
     VG_DISPATCH(a.device(), binary_fwd, op, ae, be, y);
-    if (op >= BinaryOp::Eq) return y;  // comparisons carry no gradient
+    if (!visit_binary(op, []<typename F>() { return F::differentiable; })) return y;
     return record(name, y, {a, b},
                   [op, ae, be, sa = a.shape(), sb = b.shape()](const std::vector<Tensor>& g,
                                                                const std::vector<bool>& needs) {

@@ -1,5 +1,7 @@
-// Reductions: sum, mean, var, max/argmax over any dims. The reduced dims are brought together
-// (free when they already are) so one [O, R, I] kernel serves every case.
+// Reductions: every functor of VG_REDUCTIONS (core/reductions.h) goes through reduce(), which
+// validates, views the input as [O, R, I] with R the reduced dims (free when they are consecutive
+// in a contiguous tensor), runs the generic kernel and records the functor's backward rule. The
+// named ops are generated from the list; max(dim) adds the positions, var is a composite.
 #include <algorithm>
 
 #include "autograd/ops.h"
@@ -20,6 +22,7 @@ std::vector<int> normalize_dims(const std::vector<int64_t>& dims, int ndim, cons
     std::sort(out.begin(), out.end());
     if (std::adjacent_find(out.begin(), out.end()) != out.end())
         fail(op, "a dim appears twice in the reduction dims");
+    if (ndim == 0) out.clear();  // dim 0 / -1 of a scalar: the scalar itself
     return out;
 }
 
@@ -35,65 +38,128 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& dims, bool keepdim) 
     return out;
 }
 
-// A contiguous tensor viewed as [O, R, I] with R the product of `dims`.
-struct Grouped {
-    Tensor x;
+// How x is seen as [O, R, I]: directly when x is contiguous and the reduced dims are consecutive,
+// otherwise as a contiguous copy of x.permute(perm), the kept dims first and the reduced last.
+struct Grouping {
     int64_t O = 1, R = 1, I = 1;
+    std::vector<int64_t> perm;  // empty: no copy
 };
 
-Grouped group_reduced(const Tensor& x, const std::vector<int>& dims) {
-    Grouped g;
+Grouping grouping(const Tensor& x, const std::vector<int>& dims) {
+    Grouping g;
+    const Shape& s = x.shape();
     bool consecutive =
         x.is_contiguous() && (dims.empty() || dims.back() - dims.front() + 1 == int(dims.size()));
     if (consecutive) {
-        g.x = x;
         for (int d = 0; d < x.dim(); ++d) {
-            if (!dims.empty() && d < dims.front())
-                g.O *= x.shape()[d];
-            else if (!dims.empty() && d > dims.back())
-                g.I *= x.shape()[d];
+            if (dims.empty() || d < dims.front())
+                g.O *= s[d];
+            else if (d > dims.back())
+                g.I *= s[d];
             else
-                g.R *= x.shape()[d];
+                g.R *= s[d];
         }
-        if (dims.empty()) g.R = 1, g.O = x.numel();
         return g;
     }
-    std::vector<int64_t> perm;
     for (int d = 0; d < x.dim(); ++d)
         if (std::find(dims.begin(), dims.end(), d) == dims.end()) {
-            perm.push_back(d);
-            g.O *= x.shape()[d];
+            g.perm.push_back(d);
+            g.O *= s[d];
         }
     for (int d : dims) {
-        perm.push_back(d);
-        g.R *= x.shape()[d];
+        g.perm.push_back(d);
+        g.R *= s[d];
     }
-    g.x = x.detach().permute(perm).contiguous();
     return g;
+}
+
+// x (no history) in the [O, R, I] layout of g.
+Tensor grouped(const Tensor& x, const Grouping& g) {
+    return g.perm.empty() ? x : x.permute(g.perm).contiguous();
+}
+
+// A contiguous [O, R, I] gradient seen in the shape and dim order of x.
+Tensor ungrouped(const Tensor& d, const Grouping& g, const Shape& xs) {
+    if (g.perm.empty()) return d.view(xs);
+    Shape permuted;
+    std::vector<int64_t> inverse(g.perm.size());
+    for (size_t k = 0; k < g.perm.size(); ++k) {
+        permuted.push_back(xs[int(g.perm[k])]);
+        inverse[size_t(g.perm[k])] = int64_t(k);
+    }
+    return d.view(permuted).permute(inverse);
+}
+
+struct Reduced {
+    Tensor values, index;  // index: the selected positions (Select reductions only)
+};
+
+Reduced reduce_impl(ReduceOp op, const Tensor& x, const std::vector<int>& dims, bool keepdim) {
+    const char* name = op_name(op).data();
+    const ReduceGrad kind = visit_reduction(op, []<typename F>() { return F::grad; });
+    Grouping g = grouping(x, dims);
+    if (kind == ReduceGrad::Select && g.R == 0)
+        fail(name, "reduction over an empty dim of {}", x.desc());
+    Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
+    Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+    Tensor index;
+    if (kind == ReduceGrad::Select) index = Tensor::empty(out_shape, DType::I64, x.device());
+    VG_DISPATCH(x.device(), reduce_fwd, op, grouped(x.detach(), g), g.O, g.R, g.I, y, index);
+    Shape kept = reduced_shape(x.shape(), dims, true);
+    // Only the Elementwise rule reads x and y; Select reads the positions.
+    bool reads_xy = kind == ReduceGrad::Elementwise;
+    y = record(
+        name, y, {x},
+        [op, kind, g, kept, xs = x.shape(), x = reads_xy ? x.detach() : Tensor(),
+         y = reads_xy ? y.detach() : Tensor(),
+         index](const std::vector<Tensor>& gr, const std::vector<bool>&) {
+            Tensor dy = gr[0].reshape(kept);
+            if (kind == ReduceGrad::Broadcast) {
+                double scale = visit_reduction(op, [&]<typename F>() {
+                    if constexpr (F::grad == ReduceGrad::Broadcast)
+                        return F::template derivative<double>(0.0, 0.0, g.R);
+                    return 1.0;
+                });
+                return std::vector<Tensor>{(scale == 1.0 ? dy : mul_scalar(dy, scale)).expand(xs)};
+            }
+            Tensor dx = Tensor::empty({g.O * g.R * g.I}, dy.dtype(), dy.device());
+            Tensor xg = x.defined() ? grouped(x, g) : Tensor();
+            VG_DISPATCH(dy.device(), reduce_bwd, op, xg, y, index, dy.contiguous(), g.O, g.R, g.I,
+                        dx);
+            return std::vector<Tensor>{ungrouped(dx, g, xs)};
+        });
+    return {y, index};
+}
+
+Reduced reduce_checked(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims,
+                       bool keepdim) {
+    const char* name = op_name(op).data();
+    check_defined(name, x);
+    if (!is_floating(x.dtype()))
+        fail(name, "expected a float32 or float64 tensor, got {}", x.desc());
+    return reduce_impl(op, x, normalize_dims(dims, x.dim(), name), keepdim);
 }
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
-    check_defined("sum", x);
-    std::vector<int> dims = normalize_dims(dims_in, x.dim(), "sum");
-    Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
-    Grouped g = group_reduced(x.detach(), dims);
-    Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
-    VG_DISPATCH(x.device(), sum_mid, g.x, g.O, g.R, g.I, y);
-    Shape kept = reduced_shape(x.shape(), dims, true);
-    return record("sum", y, {x},
-                  [kept, xs = x.shape()](const std::vector<Tensor>& gr, const std::vector<bool>&) {
-                      return std::vector<Tensor>{gr[0].reshape(kept).expand(xs)};
-                  });
+Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+    return reduce_checked(op, x, dims, keepdim).values;
 }
 
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
-    check_defined("mean", x);
-    std::vector<int> dims = normalize_dims(dims_in, x.dim(), "mean");
-    int64_t n = 1;
-    for (int d : dims) n *= x.shape()[d];
-    return mul_scalar(sum(x, dims_in, keepdim), n ? 1.0 / double(n) : 0.0);
+#define VG_DEFINE_REDUCTION(Name, name)                                            \
+    Tensor name(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) { \
+        return reduce(ReduceOp::Name, x, dims, keepdim);                           \
+    }
+VG_REDUCTIONS(VG_DEFINE_REDUCTION)
+#undef VG_DEFINE_REDUCTION
+
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
+    Reduced r = reduce_checked(ReduceOp::Max, x, {dim}, keepdim);
+    return {r.values, r.index};
+}
+
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+    return max(x.detach(), dim, keepdim).indices;
 }
 
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correction, bool keepdim) {
@@ -104,44 +170,10 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correct
     if (n - correction <= 0)
         fail("var", "{} elements per group with correction {} leaves no degrees of freedom ({})", n,
              correction, x.desc());
+    // A composite: its backward needs the mean, which a per-element rule (x, y, n) does not see,
+    // and no hot path calls it.
     Tensor centered = x - mean(x, dims_in, true);
     return mul_scalar(sum(centered * centered, dims_in, keepdim), 1.0 / double(n - correction));
-}
-
-MaxResult max(const Tensor& x, int64_t dim, bool keepdim) {
-    check_defined("max", x);
-    int d = wrap_dim(dim, x.dim(), "max");
-    if (x.dim() > 0 && x.shape()[d] == 0)
-        fail("max", "reduction over an empty dim of {}", x.desc());
-    std::vector<int> dims{d};
-    if (x.dim() == 0) dims.clear();
-    Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
-    Grouped g = group_reduced(x.detach(), dims);
-    Tensor values = Tensor::empty(out_shape, x.dtype(), x.device());
-    Tensor indices = Tensor::empty(out_shape, DType::I64, x.device());
-    VG_DISPATCH(x.device(), max_mid, g.x, g.O, g.R, g.I, values, indices);
-    Shape kept = reduced_shape(x.shape(), dims, true);
-    int64_t R = x.dim() ? x.shape()[d] : 1;
-    values = record(
-        "max", values, {x},
-        [kept, d, R, xs = x.shape(), idx = indices](const std::vector<Tensor>& gr,
-                                                    const std::vector<bool>&) {
-            // The gradient goes to the (first) maximum: dx = (arange == idx) ? g : 0.
-            const Tensor& g = gr[0];
-            Shape line = Shape::filled(xs.size(), 1);
-            if (xs.size()) line[d] = R;
-            Tensor pos = Tensor::arange(R, g.dtype(), g.device()).reshape(line);
-            Tensor hit = eq(pos, idx.reshape(kept).to(g.dtype()));
-            Tensor zero = Tensor::zeros({}, g.dtype(), g.device());
-            return std::vector<Tensor>{where(hit, g.reshape(kept), zero).expand(xs).contiguous()};
-        });
-    return {values, indices};
-}
-
-Tensor max(const Tensor& x) { return max(x.reshape({-1}), 0).values; }
-
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
-    return max(x.detach(), dim, keepdim).indices;
 }
 
 }  // namespace vg

@@ -2,8 +2,8 @@
 // GEMM, and fold column gradients back onto the input.
 #include <algorithm>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

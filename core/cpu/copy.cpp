@@ -1,6 +1,6 @@
 // CPU copy, fill, arange and random fill.
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

@@ -1,7 +1,7 @@
 // CPU elementwise kernels: one strided loop per arity, instantiated for every functor of
 // VG_UNARY_OPS / VG_BINARY_OPS through one switch before the loop.
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

@@ -2,8 +2,8 @@
 // forward and one backward, where the composite form took five elementwise passes each way.
 #include <algorithm>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 
@@ -21,11 +21,12 @@ void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool norma
                      [&](int64_t lo, int64_t hi) {
                          for (int64_t r = lo; r < hi; ++r) {
                              int64_t hr = r % (H * N);  // the (h, i) row of p
-                             const T gate = gs[hr / N], keep = T(1) - gate;
+                             const T gate = gs[hr / N];
                              const T* cr = cs + r * M;
                              const T* pr = ps + hr * M;
                              T* yr = ys + r * M;
-                             for (int64_t j = 0; j < M; ++j) yr[j] = keep * cr[j] + gate * pr[j];
+                             for (int64_t j = 0; j < M; ++j)
+                                 yr[j] = fn::GatedMix::forward(cr[j], pr[j], gate);
                              if (!normalize) continue;
                              T sum = 0;
 #pragma omp simd reduction(+ : sum)
@@ -58,7 +59,7 @@ void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tens
         parallel_for(H * N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(B * M, 1)),
                      [&](int64_t lo, int64_t hi) {
                          for (int64_t hr = lo; hr < hi; ++hr) {
-                             const T gate = gs[hr / N], keep = T(1) - gate;
+                             const T gate = gs[hr / N];
                              const T* pr = ps + hr * M;
                              T* dpr = dps + hr * M;
                              for (int64_t j = 0; j < M; ++j) dpr[j] = 0;
@@ -75,12 +76,9 @@ void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tens
                                      for (int64_t j = 0; j < M; ++j) dot += gr[j] * yr[j];
                                      inv = T(1) / ss[r];
                                  }
-                                 for (int64_t j = 0; j < M; ++j) {
-                                     T da = (gr[j] - dot) * inv;
-                                     dcr[j] = keep * da;
-                                     dpr[j] += gate * da;
-                                     dgate += da * (pr[j] - cr[j]);
-                                 }
+                                 for (int64_t j = 0; j < M; ++j)
+                                     fn::GatedMix::backward(gr[j], dot, inv, cr[j], pr[j], gate,
+                                                            dcr[j], dpr[j], dgate);
                              }
                              dgs[hr] = dgate;
                          }

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 
 namespace vg::cpu {
 

@@ -2,8 +2,8 @@
 // memory, so no operand is ever copied. The only file that includes Eigen.
 #include <Eigen/Core>
 
-#include "core/kernels.h"
 #include "core/cpu/loops.h"
+#include "core/kernels.h"
 #include "core/mat_layout.h"
 
 namespace vg::cpu {
@@ -67,13 +67,8 @@ void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, const MatLayout& 
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta) {
     int64_t Bt = c.shape()[0], M = c.shape()[1], N = c.shape()[2], K = a.shape()[2];
     if (Bt == 0 || M == 0 || N == 0) return;
-    MatLayout la = mat_layout(M, K, a.strides()[1], a.strides()[2]);
-    MatLayout lb = mat_layout(K, N, b.strides()[1], b.strides()[2]);
-    if (!la.ok || !lb.ok)
-        fail("matmul",
-             "operands need a unit stride in one of their last two dims, got {} with "
-             "strides {} and {} with strides {}",
-             a.desc(), a.strides().str(), b.desc(), b.strides().str());
+    const GemmLayouts layouts = gemm_layouts(a, b, M, K, N);
+    const MatLayout &la = layouts.a, &lb = layouts.b;
     dispatch_float(c.dtype(), "matmul", [&]<typename T>() {
         if (K == 0) {
             // An empty sum: only the beta term survives.

@@ -4,7 +4,7 @@
 as JSON with the same fields.
 
 The models are the independent ConViT / DeiT definitions of tests/reference/make_reference.py
-(written from the spec, timm's structure and parameter names). Their GPSA computes the positional
+(written from the papers, timm's structure and parameter names). Their GPSA computes the positional
 attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the official ConViT
 code does. The Refiner configurations (*_refiner) refine every MHSA block's attention maps with
 the DLA of tests/reference/make_refiner_reference.py (nn.Conv2d, nn.BatchNorm2d in training mode).

@@ -97,8 +97,11 @@ TEST_CASE("safetensors: every corruption is a vg::Error naming the file and the 
     bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", d).substr(0, 20),
         "exceeds");
     bad(image("[1]", ""), "not a JSON object");
-    bad(image("{\"x\":", ""), "malformed JSON");
-    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}} x", d), "trailing");
+    bad(image("{\"x\":", ""), "malformed JSON header at byte 5");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}} x", d),
+        "malformed JSON header at byte 55");
+    bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}} x", d),
+        "expected end of input");
     bad(image("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", d.substr(0, 4)),
         "unsupported dtype");
     bad(image("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", d),

@@ -1,6 +1,6 @@
-// Model configurations against the spec's parameter tables (§8), construction of the small
-// models, forward shapes, internals, the late class token, errors, checkpoints, and float64
-// gradchecks of whole tiny models.
+// Model configurations and their exact parameter counts (ConViT and DeiT Table 1 sizes),
+// construction of the small models, forward shapes, internals, the late class token, errors,
+// checkpoints, and float64 gradchecks of whole tiny models.
 #include <cstdio>
 #include <filesystem>
 
@@ -40,8 +40,9 @@ ModelConfig tiny(Arch arch, bool distilled = false) {
 
 }  // namespace
 
-TEST_CASE("registry: parameter counts match the spec's tables (dry count)") {
-    // §8.1, ImageNet 224/16, K = 1000 (and §3.1 for the distilled DeiTs).
+TEST_CASE("registry: exact parameter counts of the named configurations (dry count)") {
+    // ImageNet 224/16, K = 1000: the sums of the weight shapes, which round to the sizes of ConViT
+    // Table 1, DeiT Table 1 and timm (docs/derivations/convit-init.md).
     std::vector<std::pair<std::string, int64_t>> imagenet{
         {"deit_tiny_patch16_224", 5717416},
         {"convit_tiny", 5710512},
@@ -61,7 +62,7 @@ TEST_CASE("registry: parameter counts match the spec's tables (dry count)") {
     };
     for (auto& [name, want] : imagenet)
         CHECK_MESSAGE(count_parameters(model_config(name)) == want, name);
-    // §8.2, CIFAR 32x32 with K = 10 and K = 100.
+    // CIFAR 32x32 with K = 10 and K = 100, by the same formula.
     std::vector<std::tuple<std::string, int64_t, int64_t>> cifar{
         {"convit_cifar_tiny", 5355858, 5373228},    {"convit_cifar_tiny_p2", 5385810, 5403180},
         {"convit_cifar_small", 26980588, 27019558}, {"convit_cifar_small_p2", 27047980, 27086950},
@@ -94,7 +95,8 @@ TEST_CASE("registry: built models have exactly the counted parameters") {
     ModelConfig qb = tiny(Arch::ConViT);
     qb.qkv_bias = true;
     CHECK(create_model(qb)->num_parameters() == count_parameters(qb));
-    // Block counts at D = 192 (spec §13): GPSA (H = 4), MHSA without and with qkv bias.
+    // Block counts at D = 192 (docs/derivations/convit-init.md): GPSA (H = 4), MHSA without and
+    // with qkv bias.
     CHECK(
         nn::Block(nn::BlockConfig{.dim = 192, .num_heads = 4, .use_gpsa = true}).num_parameters() ==
         444308);

@@ -1,5 +1,6 @@
-// GPSA against the spec's oracles (§4, §11, §13): relative indices, W_pos after the local init,
-// the positional softmax and the gate at init, non-locality values, and the normalise step.
+// GPSA against the values derived in docs/derivations/convit-init.md: relative indices, W_pos after
+// the local init, the positional softmax and the gate at init, non-locality values, and the
+// normalise step.
 #include <cmath>
 
 #include "nn/gpsa.h"
@@ -60,8 +61,8 @@ TEST_CASE("GPSA: W_pos, W_v, b_pos and the gate after the local init (alpha = 1)
     g4.forward(x, &in);
     for (double s : in.gate.to_vector()) CHECK(s == doctest::Approx(0.7310586).epsilon(1e-6));
 
-    // alpha scales every row; the content weights stay trunc-normal, W_qk is not zeroed (spec
-    // §12.5).
+    // alpha scales every row; the content weights stay trunc-normal: convit.py's local_init does
+    // not zero W_qk, though the paper's Eq. 5 sets W_qry = W_key = 0.
     GPSA ga(16, 4, false, 0, 0, 0.1);
     CHECK(ga.pos_proj->weight.at({3, 2}) == doctest::Approx(-0.1));
     CHECK(max(abs(ga.qk->weight)).item() > 0.0);
@@ -75,7 +76,7 @@ TEST_CASE("GPSA: W_pos, W_v, b_pos and the gate after the local init (alpha = 1)
     for (size_t h = 0; h < 9; ++h) CHECK(c9[h] == doctest::Approx(want9[h]).epsilon(1e-12));
 }
 
-TEST_CASE("GPSA: positional attention at init matches the spec's values") {
+TEST_CASE("GPSA: positional attention at init matches the derived values") {
     const int64_t S = 8;
     std::vector<double> q9 = qpos_at_init(9, S);
     // Interior query (3, 3): head h = h1 + 3 h2 centres on offset (dx, dy) = (h2 - 1, h1 - 1).
@@ -112,7 +113,7 @@ TEST_CASE("GPSA: positional attention at init matches the spec's values") {
         CHECK(qpos(q4, S, h, 0, 0, 0, 0) == doctest::Approx(corner4[size_t(h)]).epsilon(1e-3));
 }
 
-TEST_CASE("non-locality: uniform maps and Q_pos at init (spec §11, §13)") {
+TEST_CASE("non-locality (ConViT Eq. 8): uniform maps and Q_pos at init") {
     for (auto [S, want] :
          std::vector<std::pair<int64_t, double>>{{8, 4.1365}, {14, 7.2808}, {16, 8.3261}}) {
         int64_t N = S * S;

@@ -52,7 +52,8 @@ TEST_CASE("Module: parameter names follow timm's state dict") {
                                    "attn.proj.weight", "attn.proj.bias", "norm2.weight",
                                    "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
                                    "mlp.fc2.bias"});
-    // 12 D^2 + 10 D + 5 H (GPSA) and 12 D^2 + 13 D (MHSA with qkv bias), spec §4.6.
+    // 12 D^2 + 10 D + 5 H (GPSA) and 12 D^2 + 13 D (MHSA with qkv bias),
+    // docs/derivations/convit-init.md.
     CHECK(gpsa_block.num_parameters() == 12 * 64 + 10 * 8 + 5 * 4);
     CHECK(mhsa_block.num_parameters() == 12 * 64 + 13 * 8);
     PatchEmbed pe(8, 4, 3, 8);

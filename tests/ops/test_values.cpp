@@ -68,3 +68,37 @@ TEST_CASE("vectorised float exp and erf stay within a few ulp of the float64 fun
     CHECK(math::exp_approx(-1e30f) == 0.0f);
     CHECK(math::erf_approx(0.0f) == 0.0f);
 }
+
+// Whether binary() records a backward is the functor's `differentiable`, not its place in
+// VG_BINARY_OPS: a rule by position ("every op from Eq on is a comparison") silently dropped the
+// gradient of any op appended to the list.
+TEST_CASE("every binary op records a backward exactly when its functor is differentiable") {
+    Tensor a = test::uniform({3}, 0.5, 2, DType::F64, 1).requires_grad_();
+    Tensor b = test::uniform({3}, 0.5, 2, DType::F64, 2).requires_grad_();
+    bool comparison_seen = false, differentiable_after_comparison = false;
+#define VG_CHECK_BINARY(Name, name)                                                              \
+    {                                                                                            \
+        Tensor y = binary(BinaryOp::Name, a, b);                                                 \
+        CHECK_MESSAGE(y.requires_grad() == fn::Name::differentiable, #name);                     \
+        if (!fn::Name::differentiable) comparison_seen = true;                                   \
+        if (fn::Name::differentiable && comparison_seen) differentiable_after_comparison = true; \
+    }
+    VG_BINARY_OPS(VG_CHECK_BINARY)
+#undef VG_CHECK_BINARY
+    // The list keeps a differentiable op after the comparisons, so a rule by position fails here.
+    CHECK(differentiable_after_comparison);
+}
+
+TEST_CASE("integer square roots are exact") {
+    for (int64_t k : {int64_t(0), int64_t(1), int64_t(2), int64_t(3), int64_t(8), int64_t(64),
+                      int64_t(3037000499)}) {
+        CHECK(math::isqrt(k * k) == k);
+        CHECK(math::is_square(k * k));
+        if (k > 0) CHECK(math::isqrt(k * k - 1) == k - 1);
+        if (k < 3037000499) CHECK(math::isqrt(k * k + 2 * k) == k);  // (k + 1)^2 - 1
+        if (k > 1) CHECK_FALSE(math::is_square(k * k + 1));
+    }
+    CHECK_FALSE(math::is_square(-4));
+    CHECK(math::isqrt(-4) == 0);
+    static_assert(math::isqrt(INT64_MAX) == 3037000499);
+}

@@ -6,8 +6,9 @@ timm's state-dict names), an input batch ("input"), integer labels ("labels"), t
 ("logits"), the mean cross-entropy ("loss") and every parameter gradient ("grad.<name>"); the
 configuration is stored in the safetensors "__metadata__".
 
-The models below are a minimal, independent PyTorch implementation written from the spec
-(shared/design/seed-systems.md §2-§4), mirroring timm's convit.py / vision_transformer.py structure
+The models below are a minimal, independent PyTorch implementation written from the ConViT paper
+(d'Ascoli et al. 2021) and the DeiT paper (Touvron et al. 2021), mirroring timm's convit.py /
+vision_transformer.py structure
 and parameter names. With --timm the same weights are also loaded into timm's models
 (timm.models.convit.ConVit / vision_transformer.VisionTransformer); their logits must agree, and
 the dumps are then produced by timm's models.

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch training of the independent ConViT/DeiT of make_reference.py with vitgrad's default recipe.
 
-The model classes come from make_reference.py (written from shared/design/seed-systems.md); this
-script adds what training needs and the reference dumps do not: the timm-0.3 init (§2.2), drop path
-(§2.1 item 8), and the whole §9.1/§9.2 CIFAR recipe, written here from the timm 0.3 code it follows:
+The model classes come from make_reference.py (written from the ConViT and DeiT papers and timm's
+structure); this script adds what training needs and the reference dumps do not: the timm-0.3 init
+(vision_transformer.py _init_weights), drop path (timm's DropPath), and the whole DeiT/ConViT recipe
+as docs/training.md changes it for CIFAR, written here from the timm 0.3 code it follows:
 RandomCrop(32, pad 4) + hflip, RandAugment rand-m9-mstd0.5-inc1 on PIL images (bicubic, fill = the
 normalisation mean), CIFAR mean/std, random erasing 0.25 (pixel mode), batch-mode mixup 0.8 / cutmix
 1.0 (switch 0.5) with label smoothing 0.1 folded into soft targets, soft-target cross-entropy, AdamW
@@ -217,7 +218,7 @@ def train_batch(images, labels, idx, ra, num_classes):
     return x, mix_batch(x, y, num_classes)
 
 
-# --- model: init (§2.2) and drop path (§2.1 item 8) on top of make_reference's classes -----------
+# --- model: timm-0.3 init and drop path on top of make_reference's classes ------------------------
 
 def drop_path(x, p, training):
     if p == 0.0 or not training:
@@ -249,7 +250,7 @@ def build_model(name, drop_path_rate):
             nn.init.zeros_(m.bias)
     nn.init.trunc_normal_(model.pos_embed, std=0.02, a=-2.0, b=2.0)
     nn.init.trunc_normal_(model.cls_token, std=0.02, a=-2.0, b=2.0)
-    # ConViT then overwrites v and pos_proj with the local init (§4.5), gates stay 1.
+    # ConViT then overwrites v and pos_proj with the local init (convit.py local_init), gates stay 1.
     for m in model.modules():
         if isinstance(m, ref.GPSA):
             m.local_init()

@@ -78,7 +78,7 @@ TEST_CASE("augment: normalisation uses (v/255 - mean)/std per channel") {
                   doctest::Approx((img.plane(c)[i] / 255.0 - mean[c]) / sd[c]).epsilon(1e-5));
     AugmentConfig cfg;
     CHECK(select_stats(cfg, cifar10_stats()).mean[0] ==
-          0.4914f);  // §9.2 default: dataset statistics
+          0.4914f);  // the CIFAR default: dataset statistics
     cfg.norm = NormChoice::ImageNet;
     CHECK(select_stats(cfg, cifar10_stats()).mean[0] == 0.485f);
     auto fill = fill_color(imagenet_stats());  // timm: round(255 * mean)
@@ -87,7 +87,7 @@ TEST_CASE("augment: normalisation uses (v/255 - mean)/std per channel") {
 
 TEST_CASE("augment: the train chain is deterministic for a seed and varies across seeds") {
     ImageU8 img = pattern({3, 32, 32});
-    AugmentConfig cfg;  // the full §9.2 recipe
+    AugmentConfig cfg;  // the full CIFAR recipe
     CHECK(run_train(img, cfg, 1, 5) == run_train(img, cfg, 1, 5));
     CHECK(run_train(img, cfg, 1, 5) != run_train(img, cfg, 2, 5));
     CHECK(run_train(img, cfg, 1, 5) != run_train(img, cfg, 1, 6));
@@ -97,7 +97,8 @@ TEST_CASE("augment: the train chain is deterministic for a seed and varies acros
     CHECK(run_train(img, AugmentConfig::none(), 3, 0) == ref);
 }
 
-TEST_CASE("randaugment: every op keeps the shape - identity at magnitude 0 where timm defines one") {
+TEST_CASE(
+    "randaugment: every op keeps the shape - identity at magnitude 0 where timm defines one") {
     ImageU8 img = pattern({3, 32, 32}, 3);
     std::array<uint8_t, 3> fill{125, 123, 114};
     for (bool inc : {true, false})

@@ -1,10 +1,6 @@
 // Per-image augmentation chain and batch mixing (see augment.h for the recipe and its sources).
-// No fused multiply-add, so augmented values do not depend on the CPU the loader runs on.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+// Built with -ffp-contract=off (CMakeLists.txt), so augmented values do not depend on the CPU the
+// loader runs on.
 #include "train/augment/augment.h"
 
 #include <fmt/format.h>

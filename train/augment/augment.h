@@ -1,7 +1,8 @@
-// Training augmentation (seed-systems §9.1 as changed for CIFAR by §9.2): random crop with
-// zero padding, horizontal flip, RandAugment, normalisation, random erasing, and batch-level
-// mixup/cutmix folded with label smoothing into soft targets. Every knob is a field of
-// AugmentConfig; the defaults are the §9.2 CIFAR recipe.
+// Training augmentation (the DeiT/ConViT recipe: DeiT Table 9 and facebookresearch/deit main.py,
+// at 32x32 as docs/training.md describes): random crop with zero padding, horizontal flip,
+// RandAugment, normalisation, random erasing, and batch-level mixup/cutmix folded with label
+// smoothing into soft targets. Every knob is a field of AugmentConfig; the defaults are the CIFAR
+// recipe of docs/training.md.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,16 +18,16 @@ enum class Interp { Nearest, Bilinear, Bicubic };
 // Random-erasing fill: 'const' zeros, 'rand' one N(0,1) value per channel, 'pixel' N(0,1) per
 // pixel.
 enum class EraseMode { Const, Rand, Pixel };
-// Which statistics normalise the input: the dataset's own (CCT/LEE/SI, §9.2) or ImageNet's
-// (what the DeiT/ConViT code does on CIFAR, §12.20).
+// Which statistics normalise the input: the dataset's own (as CCT, Lee et al. and the
+// structured-init code do) or ImageNet's (what the DeiT/ConViT code does on CIFAR too).
 enum class NormChoice { Dataset, ImageNet };
 
 struct AugmentConfig {
-    // -- crop and flip (§9.2: RandomCrop(32, padding=4) + RandomHorizontalFlip) --
+    // -- crop and flip (RandomCrop(32, padding=4) + RandomHorizontalFlip, DeiT's CIFAR path) --
     int crop_padding = 4;     // zero padding on every side before a random crop back to HxW; 0: off
     double hflip_prob = 0.5;  // probability of a horizontal flip
 
-    // -- RandAugment (§9.1: "rand-m9-mstd0.5-inc1") --
+    // -- RandAugment (DeiT main.py: "rand-m9-mstd0.5-inc1") --
     bool randaugment = true;
     int ra_num_ops = 2;              // ops per image, drawn uniformly with replacement
     double ra_magnitude = 9.0;       // m, on timm's 0..10 scale
@@ -39,14 +40,16 @@ struct AugmentConfig {
     // -- normalisation --
     NormChoice norm = NormChoice::Dataset;
 
-    // -- random erasing (§9.1: reprob 0.25, remode pixel, recount 1), after normalisation --
+    // -- random erasing (DeiT main.py: reprob 0.25, remode pixel, recount 1), after normalisation
+    // --
     double erase_prob = 0.25;
     EraseMode erase_mode = EraseMode::Pixel;
     int erase_count = 1;
     double erase_min_area = 0.02, erase_max_area = 1.0 / 3.0;  // fraction of the image area
     double erase_min_aspect = 0.3;                             // aspect log-uniform in [min, 1/min]
 
-    // -- mixup / cutmix (§9.1, §12.9: Beta alphas 0.8 / 1.0, prob 1.0, switch 0.5, mode batch) --
+    // -- mixup / cutmix (DeiT main.py: Beta alphas 0.8 / 1.0, prob 1.0, switch 0.5,
+    // mode batch; DeiT Table 9 calls the alphas "prob") --
     double mixup_alpha = 0.8;        // Beta(alpha, alpha) for mixup; 0: no mixup
     double cutmix_alpha = 1.0;       // Beta(alpha, alpha) for cutmix; 0: no cutmix
     double mix_prob = 1.0;           // probability a batch is mixed at all
@@ -54,10 +57,11 @@ struct AugmentConfig {
     bool cutmix_correct_lam = true;  // lambda recomputed from the clipped box area
     int64_t mixup_off_epoch = 0;     // mixing stops from this epoch on (CCT: 175); 0: never
 
-    // -- label smoothing, folded into the targets (§9.1: 0.1; off value eps/K, on 1-eps+eps/K) --
+    // -- label smoothing, folded into the targets (DeiT: 0.1; off value eps/K, on 1-eps+eps/K) --
     double label_smoothing = 0.1;
 
-    // -- sampling (§9.1 repeated augmentation; §9.2: off by default on one GPU) --
+    // -- sampling (DeiT's repeated augmentation, RASampler; off by default on one
+    // device) --
     int repeats = 1;          // 3 = DeiT's RASampler; 1 = plain seeded shuffle
     int repeat_replicas = 1;  // RASampler's num_replicas (this process acts as rank 0)
 

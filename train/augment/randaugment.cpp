@@ -1,11 +1,6 @@
 // RandAugment ops with PIL's arithmetic and timm's level rules (see randaugment.h).
-// No fused multiply-add: PIL (built for generic x86-64) rounds every product, and truncation to
-// uint8 turns a last-bit difference into a grey level; it also keeps results CPU-independent.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+// Built with -ffp-contract=off (CMakeLists.txt): PIL (built for generic x86-64) rounds every
+// product, and truncation to uint8 turns a last-bit difference into a grey level.
 #include "train/augment/randaugment.h"
 
 #include <algorithm>

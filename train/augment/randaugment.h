@@ -1,6 +1,7 @@
-// RandAugment (timm rand_augment_transform, "rand-m9-mstd0.5-inc1"; seed-systems §9.1): the 15
-// ops implemented on uint8 CHW images with PIL's arithmetic (LUTs, ImageEnhance blends,
-// affine maps sampled at pixel centres with fill outside), and timm's magnitude-to-argument rules.
+// RandAugment (timm rand_augment_transform, "rand-m9-mstd0.5-inc1", as DeiT and ConViT's main.py
+// use it): the 15 ops implemented on uint8 CHW images with PIL's arithmetic (LUTs, ImageEnhance
+// blends, affine maps sampled at pixel centres with fill outside), and timm's magnitude-to-argument
+// rules.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -187,6 +187,18 @@ std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, D
                         (void)x_d.view({batch, T, D}).transpose(0, 1).contiguous();
                     }),
             2 * n_d * es);
+    // Reductions: the bias gradients of linear layers (columns), rows of the attention width,
+    // and whole tensors (losses, gradient norms).
+    add_mem(time_op("sum bias grad (dim 0)", sh_m, dev, warmup, reps, [&] { (void)sum(x_m, {0}); }),
+            (n_m + double(M)) * es);
+    add_mem(time_op("sum rows (dim -1)", dims(scores.shape()), dev, warmup, reps,
+                    [&] { (void)sum(scores, {-1}); }),
+            n_attn * es * (1 + 1.0 / double(T)));
+    add_mem(time_op("sum all", sh_m, dev, warmup, reps, [&] { (void)sum(x_m); }), n_m * es);
+    add_mem(time_op("mean all", sh_m, dev, warmup, reps, [&] { (void)mean(x_m); }), n_m * es);
+    add_mem(time_op("max rows (dim -1)", dims(scores.shape()), dev, warmup, reps,
+                    [&] { (void)max(scores, -1); }),
+            n_attn * es + n_attn / double(T) * (es + 8));
 
     // Whole attention layers, forward + backward (gradient of sum(y) w.r.t. x and the weights).
     auto layer = [&](const char* name, nn::AttentionLayer& l, int64_t tokens) {

@@ -38,7 +38,9 @@ struct NormStats {
     std::array<float, 3> std{0.5f, 0.5f, 0.5f};
 };
 
-// Statistics of the training sets, as used by CCT / LEE / SI (seed-systems §9.2, §12.20).
+// Statistics of the training sets, as CCT (SHI-Labs/Compact-Transformers
+// configs/datasets/cifar10.yml), Lee et al. 2021 and the structured-init code use them; the
+// DeiT/ConViT code would normalise CIFAR with the ImageNet statistics.
 inline NormStats cifar10_stats() {
     return {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
 }
@@ -48,7 +50,8 @@ inline NormStats cifar100_stats() {
 inline NormStats fashion_mnist_stats() {
     return {{0.2860f, 0.2860f, 0.2860f}, {0.3530f, 0.3530f, 0.3530f}};
 }
-// What the DeiT/ConViT code normalises every input with, CIFAR included (§9.1 eval, §12.20).
+// What the DeiT/ConViT code normalises every input with, CIFAR included (DeiT main.py's eval
+// transform).
 inline NormStats imagenet_stats() { return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}}; }
 
 class Dataset {

@@ -18,7 +18,7 @@
 namespace vg {
 
 struct LoaderConfig {
-    int64_t batch_size = 128;  // §9.2: 128-512
+    int64_t batch_size = 128;  // the CIFAR recipes use 128-512
     bool train = true;         // false: dataset order, normalisation only, hard labels only
     bool shuffle = true;  // train mode: seeded shuffle each epoch (RASampler when aug.repeats > 1)
     bool drop_last = true;  // drop the final partial batch (timm does for training)
