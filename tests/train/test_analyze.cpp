@@ -73,16 +73,28 @@ TEST_CASE("colour scale: viridis ends and a log scale over whole decades") {
     CHECK(viridis(0.5) == Rgb{0x21, 0x90, 0x8C});
     CHECK(viridis(-3) == viridis(0));
     CHECK(viridis(std::nan("")) == viridis(0));
-    LogScale s = LogScale::covering(0.19, 3);
-    CHECK(s.top == doctest::Approx(1.0));
-    CHECK(s.bottom() == doctest::Approx(1e-3));
-    CHECK(s(1.0) == doctest::Approx(1.0));
-    CHECK(s(0.01) == doctest::Approx(1.0 / 3.0));
+    // Fitted to the values: from the largest down to the smallest, at most `decades` decades.
+    LogScale s = LogScale::fitted(1e-6, 0.2, 3);
+    CHECK(s.hi == 0.2);
+    CHECK(s.lo == doctest::Approx(2e-4));
+    CHECK(s(0.2) == doctest::Approx(1.0));
+    CHECK(s(0.002) == doctest::Approx(1.0 / 3.0));
     CHECK(s(1e-5) == 0.0);
     CHECK(s(0.0) == 0.0);
-    CHECK(LogScale::covering(1.0 / 64, 2).top == doctest::Approx(0.1));
-    CHECK(LogScale::covering(0.1, 2).top == doctest::Approx(0.1));
-    CHECK_THROWS_WITH_AS(LogScale::covering(0.0, 3), doctest::Contains("positive"), Error);
+    CHECK(s(5.0) == 1.0);
+    // A nearly uniform map keeps its contrast: its span is under a decade.
+    LogScale u = LogScale::fitted(0.014, 0.017, 3);
+    CHECK(u.lo == 0.014);
+    CHECK(u(0.0155) == doctest::Approx(std::log10(0.0155 / 0.014) / std::log10(0.017 / 0.014)));
+    CHECK(u.ticks() == std::vector<double>{0.014, 0.017});
+    // Ticks: both ends and the 1-2-5 steps between them.
+    const std::vector<double> t = LogScale::fitted(0.003, 0.25, 3).ticks();
+    const std::vector<double> want = {0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25};
+    REQUIRE(t.size() == want.size());
+    for (size_t i = 0; i < t.size(); ++i) CHECK(t[i] == doctest::Approx(want[i]));
+    // A constant map still gets a span.
+    CHECK(LogScale::fitted(0.5, 0.5, 2).lo < 0.5);
+    CHECK_THROWS_WITH_AS(LogScale::fitted(0.0, 0.0, 3), doctest::Contains("positive"), Error);
 }
 
 TEST_CASE("map figure: positional-only GPSA heads show their 2 x 2 kernel tap at init") {
@@ -122,10 +134,20 @@ TEST_CASE("map figure: positional-only GPSA heads show their 2 x 2 kernel tap at
     fig.title = "title";
     fig.subtitle = "subtitle";
     Canvas c = render_map_figure(fig);
-    // Head 1 of layer 1: the cell at the query's upper-left neighbour is the top of the scale's
-    // colour for 0.1931 on [1e-3, 1].
+    // One scale for the whole figure, fitted to every drawn value: head 1 of layer 1 at the
+    // query's upper-left neighbour (0.1931, the largest value) is drawn in the colour that
+    // scale gives it, the top of the colour bar; the class token's uniform 1/65 lies below.
+    double vmin = 1, vmax = 0;
+    for (const FigureLayer& l : fig.layers)
+        for (const auto& h : l.maps)
+            for (double v : h) vmin = std::min(vmin, v), vmax = std::max(vmax, v);
+    const LogScale scale = LogScale::fitted(vmin, vmax, 3);
+    CHECK(scale.hi == doctest::Approx(0.1931).epsilon(5e-4));
+    CHECK(scale.lo == doctest::Approx(scale.hi / 1000));  // the far corners are below e^-30
     const int ppx = 16, x0 = 16 + 96, y0 = 16 + 18 + 17 + 14 + 17;
-    CHECK(c.at(x0 + 3 * ppx + 8, y0 + 3 * ppx + 8) == viridis(LogScale{1.0, 3}(0.1931 * 1.0)));
+    CHECK(c.at(x0 + 3 * ppx + 8, y0 + 3 * ppx + 8) ==
+          viridis(scale(fig.layers[0].maps[0][3 * 8 + 3])));
+    CHECK(viridis(scale(fig.layers[0].maps[0][3 * 8 + 3])) == viridis(1.0));
     CHECK(c.at(x0 + 4 * ppx, y0 + 4 * ppx + 8) == Rgb{255, 40, 40});  // the query's frame
     test::TempDir dir("vg_map_figure");
     save_map_tensors(fig, dir.file("maps.safetensors"));

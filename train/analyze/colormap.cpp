@@ -25,18 +25,31 @@ Rgb viridis(double t) {
             lerp(stops[i].b, stops[i + 1].b)};
 }
 
-LogScale LogScale::covering(double max_value, int decades) {
+LogScale LogScale::fitted(double min_positive, double max_value, int decades) {
     if (decades < 1) fail("LogScale", "decades must be >= 1, got {}", decades);
     if (!(max_value > 0) || !std::isfinite(max_value))
         fail("LogScale", "the largest value must be positive and finite, got {}", max_value);
-    return {std::pow(10.0, std::ceil(std::log10(max_value) - 1e-12)), decades};
+    double lo = max_value / std::pow(10.0, decades);
+    if (min_positive > lo && std::isfinite(min_positive)) lo = min_positive;
+    // A constant map still gets a span: a tenth of a decade below its value.
+    if (!(lo < max_value)) lo = max_value / std::pow(10.0, 0.1);
+    return {lo, max_value};
 }
 
-double LogScale::bottom() const { return top / std::pow(10.0, decades); }
-
 double LogScale::operator()(double v) const {
-    if (!(v > bottom())) return 0.0;
-    return std::clamp(std::log10(v / bottom()) / double(decades), 0.0, 1.0);
+    if (!(v > lo)) return 0.0;
+    return std::clamp(std::log10(v / lo) / std::log10(hi / lo), 0.0, 1.0);
+}
+
+std::vector<double> LogScale::ticks() const {
+    std::vector<double> t = {lo};
+    for (int e = int(std::floor(std::log10(lo))); e <= int(std::ceil(std::log10(hi))); ++e)
+        for (double m : {1.0, 2.0, 5.0}) {
+            const double v = m * std::pow(10.0, e);
+            if (v > lo * 1.0001 && v < hi / 1.0001) t.push_back(v);
+        }
+    t.push_back(hi);
+    return t;
 }
 
 }  // namespace vg::analyze

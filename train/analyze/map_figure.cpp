@@ -102,13 +102,16 @@ Canvas render_map_figure(const MapFigure& fig, int decades) {
     if (fig.layers.empty()) fail("render_map_figure", "no layers to draw");
     const int S = int(fig.side);
     size_t heads = 0;
-    double vmax = 0;
+    double vmax = 0, vmin = HUGE_VAL;
     for (const FigureLayer& l : fig.layers) {
         heads = std::max(heads, l.maps.size());
         for (const auto& m : l.maps)
-            for (double v : m) vmax = std::max(vmax, std::abs(v));
+            for (double v : m) {
+                vmax = std::max(vmax, std::abs(v));
+                if (std::abs(v) > 0) vmin = std::min(vmin, std::abs(v));
+            }
     }
-    const LogScale scale = LogScale::covering(vmax > 0 ? vmax : 1.0, decades);
+    const LogScale scale = LogScale::fitted(vmin, vmax > 0 ? vmax : 1.0, decades);
     const int line = Canvas::line_height(), bold = Canvas::line_height(Font::Bold);
     const int margin = 16, ppx = std::max(4, (128 + S - 1) / S), cell = ppx * S;
     const int label_w = 96, gap_x = 14, note_h = line + 10;
@@ -147,17 +150,32 @@ Canvas render_map_figure(const MapFigure& fig, int decades) {
             c.text(x0 + cell / 2, y0 + cell + 3, note, kBlack, Font::Regular, Align::Centre);
         }
     }
-    // Colour bar: top = scale.top, one tick per decade.
+    // Colour bar: hi at the top, lo at the bottom, both labelled, and the 1-2-5 ticks between
+    // them that leave room for their labels.
     const int bar_y = top;
     for (int y = 0; y < bar_h; ++y)
         c.fill_rect(bar_x, bar_y + y, bar_w, 1, viridis(1.0 - double(y) / double(bar_h - 1)));
     c.frame_rect(bar_x, bar_y, bar_w, bar_h, kBlack);
     c.text(bar_x + bar_w, bar_y - line - 8, "log scale", kBlack, Font::Regular, Align::Centre);
-    for (int d = 0; d <= scale.decades; ++d) {
-        const int y = bar_y + int(std::lround(double(d) / double(scale.decades) * (bar_h - 1)));
-        c.fill_rect(bar_x + bar_w, y, 4, 1, kBlack);
-        c.text(bar_x + bar_w + 7, y - line / 2, fmt::format("{:g}", scale.top / std::pow(10.0, d)),
-               kBlack);
+    auto y_of = [&](double v) {
+        return bar_y + int(std::lround((1.0 - scale(v)) * double(bar_h - 1)));
+    };
+    auto tick = [&](double v) {
+        c.fill_rect(bar_x + bar_w, y_of(v), 4, 1, kBlack);
+        // Three digits where the scale spans less than a decade, so that its ends differ.
+        const std::string label =
+            scale.hi < 10 * scale.lo ? fmt::format("{:.3g}", v) : fmt::format("{:.2g}", v);
+        c.text(bar_x + bar_w + 7, y_of(v) - line / 2, label, kBlack);
+    };
+    const std::vector<double> ticks = scale.ticks();
+    int last = y_of(scale.lo);
+    tick(scale.lo);
+    tick(scale.hi);
+    for (size_t k = 1; k + 1 < ticks.size(); ++k) {
+        const int y = y_of(ticks[k]);
+        if (last - y < line || y - y_of(scale.hi) < line) continue;
+        tick(ticks[k]);
+        last = y;
     }
     return c;
 }

@@ -72,6 +72,13 @@ int nonlocality_command(const AnalyzeOptions& o) {
     std::vector<std::pair<int64_t, const probe::LayerStudy*>> rows;
     for (size_t i = 0; i < s.layers.size(); ++i) rows.emplace_back(int64_t(i), &s.layers[i]);
     print_head_table(rows, &probe::LayerStudy::nonlocality, "{:.3f}");
+    std::vector<std::pair<int64_t, const probe::LayerStudy*>> refined;
+    for (auto& [b, l] : rows)
+        if (!l->refined_nonlocality.empty()) refined.emplace_back(b, l);
+    if (!refined.empty()) {
+        fmt::print("\nrefined maps (Refiner; |A|-weighted, as they are not distributions)\n\n");
+        print_head_table(refined, &probe::LayerStudy::refined_nonlocality, "{:.3f}");
+    }
     Json j = probe::to_json(s);
     j["model"] = m.label;
     j["uniform"] = nn::uniform_nonlocality(side);

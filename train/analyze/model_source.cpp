@@ -77,8 +77,8 @@ models::ModelConfig config_for_weights(models::ModelConfig mc, const nn::StateDi
 }
 
 LoadedModel load_model(const ModelSource& src) {
-    const int given = int(!src.run_dir.empty()) + int(!src.checkpoint.empty()) +
-                      int(!src.model.empty() && src.checkpoint.empty() && src.run_dir.empty());
+    const int given =
+        int(!src.run_dir.empty()) + int(!src.checkpoint.empty()) + int(!src.model.empty());
     if (!src.weights.empty() && src.model.empty())
         fail("analyze", "--weights needs --model (the registry name the weights belong to)");
     if (given != 1) fail("analyze", "give exactly one of RUN_DIR / --run, --checkpoint or --model");
@@ -155,7 +155,7 @@ Images load_images(const ImageSource& src, const LoadedModel& m, int64_t default
     }
     const Tensor& x = out.images;
     if (x.size(1) != mc.in_chans || x.size(2) != mc.img_size || x.size(3) != mc.img_size)
-        fail("analyze", "{} are {}, but '{}' takes [B, {}, {}, {}]", out.description,
+        fail("analyze", "{}: shape {}, but '{}' takes [B, {}, {}, {}]", out.description,
              x.shape().str(), mc.name, mc.in_chans, mc.img_size, mc.img_size);
     return out;
 }
