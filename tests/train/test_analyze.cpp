@@ -199,6 +199,27 @@ TEST_CASE("analyze RUN_DIR: non-locality, gate and centre plots, maps and a repo
     CHECK_THROWS_WITH_AS(run_report_command(o), doctest::Contains("is not a run directory"), Error);
 }
 
+TEST_CASE("analyze RUN_DIR of a Refiner run: the refined maps' non-locality per epoch") {
+    test::TempDir dir("vg_analyze_refiner_run");
+    TrainData data = test::synthetic_data();
+    TrainConfig c = test::tiny_config(dir.file("run"));
+    c.model = "deit_cifar_micro_refiner";
+    c.epochs = 1;
+    c.ema = false;
+    c.track_internals = true;
+    c.internals_images = 4;
+    Trainer(c, data).run();
+    AnalyzeOptions o;
+    o.run_dir = dir.file("run");
+    REQUIRE(run_report_command(o) == 0);
+    const std::string svg = read_text(dir.file("run/refined_nonlocality.svg"));
+    CHECK(svg.find("layer 4 (MHSA): refined non-locality") != std::string::npos);
+    const std::string md = read_text(dir.file("run/report.md"));
+    CHECK(md.find("![refined non-locality](refined_nonlocality.svg)") != std::string::npos);
+    CHECK(md.find("dataset = 'synthetic' is not known") != std::string::npos);  // listed, not fatal
+    CHECK_FALSE(fs::exists(dir.file("run/centres.svg")));                       // no GPSA layer
+}
+
 TEST_CASE("mask table: each mask evaluated, the model unchanged afterwards") {
     test::TempDir dir("vg_mask_table");
     TrainData data = test::synthetic_data();
