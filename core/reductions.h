@@ -107,16 +107,56 @@ struct Max {
     }
 };
 
+// y = log sum exp x in one pass: the running maximum m and s = sum exp(x - m), rescaled when m
+// grows, so large logits do not overflow. An empty or all -inf group gives -inf, +inf gives +inf,
+// NaN stays NaN (as torch.logsumexp). dy/dx = exp(x - y), the softmax of the group; 0 where
+// y = -inf, as a fully masked softmax row.
+struct LogSumExp {
+    static constexpr ReduceGrad grad = ReduceGrad::Elementwise;
+    template <typename T>
+    struct Acc {
+        T max;  // -inf: no input yet
+        T sum;  // sum of exp(x - max)
+    };
+    template <typename T>
+    VG_HD static Acc<T> init() {
+        return {-std::numeric_limits<T>::infinity(), T(0)};
+    }
+    template <typename T>
+    VG_HD static Acc<T> step(Acc<T> a, T x, int64_t) {
+        return combine(a, Acc<T>{x, T(1)});
+    }
+    // Equal maxima add their sums without exp (so inf - inf never arises); otherwise the smaller
+    // side is rescaled to the larger maximum. Symmetric in a and b.
+    template <typename T>
+    VG_HD static Acc<T> combine(Acc<T> a, Acc<T> b) {
+        if (a.max != a.max) return a;
+        if (b.max != b.max) return b;
+        if (a.max == b.max) return {a.max, a.sum + b.sum};
+        const Acc<T> hi = a.max > b.max ? a : b, lo = a.max > b.max ? b : a;
+        return {hi.max, hi.sum + lo.sum * math::exp(lo.max - hi.max)};
+    }
+    template <typename T>
+    VG_HD static T finalize(Acc<T> a, int64_t) {
+        return a.max + math::log(a.sum);
+    }
+    template <typename T>
+    VG_HD static T derivative(T x, T y, int64_t) {
+        return y == -std::numeric_limits<T>::infinity() ? T(0) : math::exp(x - y);
+    }
+};
+
 }  // namespace red
 
 // The reductions. Each entry X(Functor, name) is a public op
 //   Tensor name(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false)
 // over `dims` (empty: all), declared in autograd/ops.h and defined in autograd/ops/reduce.cpp.
 // clang-format off
-#define VG_REDUCTIONS(X) \
-    X(Sum, sum)          \
-    X(Mean, mean)        \
-    X(Max, max)
+#define VG_REDUCTIONS(X)    \
+    X(Sum, sum)             \
+    X(Mean, mean)           \
+    X(Max, max)             \
+    X(LogSumExp, logsumexp)
 // clang-format on
 
 VG_DEFINE_OP_ENUM(ReduceOp, VG_REDUCTIONS, red, visit_reduction, Sum)

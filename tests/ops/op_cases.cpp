@@ -88,6 +88,16 @@ std::vector<OpCase> reduce_cases() {
          1e-5,
          1e-3,
          false},
+        {"logsumexp_all", {{3, 4}}, -3, 3, [](const Ts& x) { return logsumexp(x[0]); }},
+        {"logsumexp_dim1", {{3, 4, 2}}, -3, 3, [](const Ts& x) { return logsumexp(x[0], {1}); }},
+        {"logsumexp_dims02_keepdim",
+         {{3, 4, 2}},
+         -3,
+         3,
+         [](const Ts& x) {
+             return logsumexp(x[0], {0, 2}, true);
+         }},
+        {"logsumexp_dim0", {{4, 3}}, -3, 3, [](const Ts& x) { return logsumexp(x[0], {0}); }},
     };
 }
 

@@ -178,3 +178,76 @@ TEST_CASE("empty reductions and reduction errors") {
     CHECK_THROWS_WITH_AS(max(x, 2), doctest::Contains("max: dim 2 out of range"), Error);
     CHECK_THROWS_WITH_AS(sum(Tensor()), doctest::Contains("sum"), Error);
 }
+
+namespace {
+
+// log sum exp of a group in long double, shifted by its maximum.
+double lse_ref(const std::vector<double>& g) {
+    long double m = -INFINITY, s = 0;
+    for (double v : g) m = std::max<long double>(m, v);
+    for (double v : g) s += std::exp((long double)v - m);
+    return double(m + std::log(s));
+}
+
+}  // namespace
+
+TEST_CASE("logsumexp over every dim combination and a long row matches long double") {
+    Tensor x = uniform({3, 4, 5}, -3, 3, DType::F64, 7);
+    for (std::vector<int64_t> dims :
+         std::vector<std::vector<int64_t>>{{0}, {1}, {2}, {0, 1}, {1, 2}, {0, 2}, {0, 1, 2}}) {
+        INFO("dims ", dims.size() == 1 ? dims[0] : dims[0] * 10 + dims[1]);
+        std::vector<double> want = loop_reduce(x, dims, lse_ref);
+        check_close(logsumexp(x, dims).to_vector(), want, 1e-14);
+        check_close(logsumexp(x.to(DType::F32), dims).to_vector(), want, 1e-5);
+        Tensor xt = x.transpose(0, 2).contiguous().transpose(0, 2);
+        check_close(logsumexp(xt, dims).to_vector(), want, 1e-14);
+    }
+    CHECK(logsumexp(x, {0, 2}, true).shape() == Shape{1, 4, 1});
+    // 3 000 017 elements: many chunks, every lane and a ragged tail; the same bits on one thread.
+    Tensor big = uniform({3000017}, -10, 10, DType::F64, 8);
+    double want = lse_ref(big.to_vector());
+    CHECK(std::fabs(logsumexp(big).item() - want) <= 1e-13 * std::fabs(want));
+    Tensor big32 = big.to(DType::F32);
+    CHECK(std::fabs(logsumexp(big32).item() - want) <= 1e-5 * std::fabs(want));
+    for (const Tensor& t : {big, big32})
+        CHECK(with_threads(1, [&] { return logsumexp(t).item(); }) == logsumexp(t).item());
+}
+
+TEST_CASE(
+    "logsumexp: large logits, infinities, NaN and empty groups, and its gradient is the softmax") {
+    const double inf = INFINITY;
+    // Rows: large logits (exp would overflow float), one -inf, all -inf, +inf, NaN.
+    Tensor x = Tensor::from_vector({1000, 1000,
+                                    999,  0,  //
+                                    -inf, 0,
+                                    0,    -inf,  //
+                                    -inf, -inf,
+                                    -inf, -inf,  //
+                                    1,    inf,
+                                    2,    3,  //
+                                    1,    std::nan(""),
+                                    2,    3},
+                                   {5, 4}, DType::F32);
+    std::vector<double> y = logsumexp(x, {1}).to_vector();
+    REQUIRE(y.size() == 5);
+    CHECK(y[0] == doctest::Approx(1000 + std::log(2 + std::exp(-1.0))).epsilon(1e-7));
+    CHECK(y[1] == doctest::Approx(std::log(2.0)).epsilon(1e-7));
+    CHECK(y[2] == -inf);
+    CHECK(y[3] == inf);
+    CHECK(std::isnan(y[4]));
+    // Down the columns (the column loop) the same rules hold.
+    std::vector<double> cols = logsumexp(x.narrow(0, 0, 3), {0}).to_vector();
+    CHECK(cols[0] == doctest::Approx(1000).epsilon(1e-7));
+    CHECK(cols[2] == doctest::Approx(999).epsilon(1e-7));
+    CHECK(cols[3] == 0);  // {0, -inf, -inf}
+    // Empty groups give -inf, as torch.logsumexp.
+    CHECK(logsumexp(Tensor::zeros({2, 0}, DType::F64), {1}).to_vector() ==
+          std::vector<double>{-inf, -inf});
+    // dy/dx = softmax(x); a group of all -inf gets 0, as a fully masked softmax row, not NaN.
+    Tensor z = uniform({4, 7}, -3, 3, DType::F64, 9).requires_grad_();
+    sum(logsumexp(z, {1})).backward();
+    check_close(z.grad().to_vector(), softmax(z.detach(), 1).to_vector(), 1e-15);
+    Tensor masked = Tensor::full({2, 3}, -inf, DType::F64).requires_grad_();
+    sum(logsumexp(masked, {1})).backward();
+    CHECK(masked.grad().to_vector() == std::vector<double>(6, 0.0));
+}
