@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "models/registry.h"
+#include "train/bench/bench_timing.h"
 #include "train/run/cli_options.h"
 
 #if VG_WITH_CUDA
@@ -43,8 +44,15 @@ nlohmann::json op_json(const std::string& model, int64_t batch, const OpResult& 
             {"gbps", r.gbps()},     {"ceiling_fraction", r.flops > 0 ? r.gflops() / ceiling : 0}};
 }
 
+// Drops the results of ops that `--filter` skipped.
+std::vector<OpResult> timed(std::vector<OpResult> ops) {
+    std::erase_if(ops, [](const OpResult& r) { return r.t.reps == 0; });
+    return ops;
+}
+
 void print_ops(const std::string& model, int64_t batch, const std::vector<OpResult>& ops,
                double ceiling) {
+    if (ops.empty()) return;
     fmt::print("\nop level: {} shapes at batch {}\n", model, batch);
     fmt::print("{:<30} {:<28} {:>10} {:>21} {:>9} {:>7} {:>7}\n", "op", "shape", "median ms",
                "[min, max] ms", "GFLOP/s", "%ceil", "GB/s");
@@ -90,6 +98,7 @@ int bench_main(const BenchOptions& o) {
     if (o.ops_only && o.steps_only) fail("bench", "--ops-only and --steps-only exclude each other");
     if (o.reps < 1 || o.warmup < 0) fail("bench", "need --reps >= 1 and --warmup >= 0");
     if (o.threads > 0) omp_set_num_threads(o.threads);
+    op_filter() = o.filter;
     const Device device = Device::parse(o.device);
 #if VG_WITH_CUDA
     if (device.is_cuda() && !cuda::available())
@@ -126,11 +135,11 @@ int bench_main(const BenchOptions& o) {
         const int64_t batch = o.batches.empty() ? 64 : o.batches.front();
         for (const std::string& m : o.models) {
             std::vector<OpResult> ops =
-                bench_ops(bench_config(m), batch, device, dtype, o.warmup, o.reps);
+                timed(bench_ops(bench_config(m), batch, device, dtype, o.warmup, o.reps));
             if (!o.quiet) print_ops(m, batch, ops, ceil.gemm_gflops);
             for (const OpResult& r : ops) jops.push_back(op_json(m, batch, r, ceil.gemm_gflops));
         }
-        std::vector<OpResult> conv = bench_conv_ops(batch, device, dtype, o.warmup, o.reps);
+        std::vector<OpResult> conv = timed(bench_conv_ops(batch, device, dtype, o.warmup, o.reps));
         if (!o.quiet)
             print_ops("convolution family (FCViT, Refiner)", batch, conv, ceil.gemm_gflops);
         for (const OpResult& r : conv) jops.push_back(op_json("conv", batch, r, ceil.gemm_gflops));
@@ -204,6 +213,8 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
     b->add_flag("--ops-only", o.ops_only, "only the op-level benchmarks");
     b->add_flag("--steps-only", o.steps_only, "only the step-level benchmarks");
     b->add_flag("!--no-phases", o.phases, "skip the forward / backward / optimiser split");
+    b->add_option("--filter", o.filter,
+                  "op level: time only the ops whose name contains this text (e.g. dwconv)");
     add_checked_option(b, "--ceiling-n", o.ceiling_n,
                        "size of the square SGEMM that defines the ceiling",
                        closed<int64_t>(1, 16384), "bench");

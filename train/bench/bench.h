@@ -25,6 +25,7 @@ struct BenchOptions {
     int warmup = 2, reps = 5;
     bool ops_only = false, steps_only = false;
     bool phases = true;        // also time forward / backward / optimiser separately
+    std::string filter;        // op level: time only the ops whose name contains this
     int64_t ceiling_n = 2048;  // the square SGEMM that defines the ceiling
     bool fma_peak = true;      // also measure the FMA peak (a ~0.1 s register loop)
     std::string json;          // write results here when non-empty
@@ -80,8 +81,9 @@ double measure_fma_peak();  // GFLOP/s, CPU only
 std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, Device device,
                                 DType dtype, int warmup, int reps);
 // Convolution-family ops at the shapes FCViT (CIFAR, stride-2 stem: 11x11 depthwise at C = 32 / 64
-// / 160 / 320 on 16 / 8 / 4 / 2 maps) and Refiner (DeiT-Ti: 3 heads expanded to 9 on 65 x 65 maps)
-// run: depthwise forward and both gradients, the 1x1 convolutions, batch_norm and relu6.
+// / 160 / 320 on 16 / 8 / 4 / 2 maps, 3x3 depthwise over 8 / 8 / 4 / 4 times as many hidden
+// channels) and Refiner (DeiT-Ti: 3 heads expanded to 9 on 65 x 65 maps) run: depthwise forward
+// and both gradients, the 1x1 convolutions, batch_norm and relu6.
 std::vector<OpResult> bench_conv_ops(int64_t batch, Device device, DType dtype, int warmup,
                                      int reps);
 StepResult bench_step(const std::string& model, int64_t batch, Device device, DType dtype,

@@ -42,9 +42,15 @@ std::vector<OpResult> bench_conv_ops(int64_t B, Device dev, DType dt, int warmup
     NoGradGuard no_grad;
     std::vector<OpResult> out;
     const double es = double(dtype_size(dt));
-    // FCViT-tiny on CIFAR with a stride-2 stem: 16/8/4/2 maps, widths 32/64/160/320, 11x11.
-    for (auto [C, H] : {std::pair<int64_t, int64_t>{32, 16}, {64, 8}, {160, 4}, {320, 2}})
+    // FCViT-tiny on CIFAR with a stride-2 stem: 16/8/4/2 maps, widths 32/64/160/320, 11x11 in the
+    // token mixer; 3x3 in the channel mixer over the hidden channels (MLP ratios 8/8/4/4).
+    const std::pair<int64_t, int64_t> fcvit_stages[] = {{32, 16}, {64, 8}, {160, 4}, {320, 2}};
+    const int64_t mlp_ratio[] = {8, 8, 4, 4};
+    for (auto [C, H] : fcvit_stages)
         bench_depthwise("FCViT", B, C, H, 11, dev, dt, warmup, reps, out);
+    for (int s = 0; s < 4; ++s)
+        bench_depthwise("FCViT-mlp", B, fcvit_stages[s].first * mlp_ratio[s],
+                        fcvit_stages[s].second, 3, dev, dt, warmup, reps, out);
     // Refiner on DeiT-Ti/4: 3 heads expanded to 9 maps of 65 x 65, 3x3.
     const int64_t T = 65, H = 3, E = 9;
     bench_depthwise("Refiner", B, E, T, 3, dev, dt, warmup, reps, out);

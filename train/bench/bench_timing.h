@@ -56,11 +56,20 @@ inline std::string dims(const Shape& s) {
     return out;
 }
 
+// `vitgrad bench --filter`: op-level benchmarks whose name does not contain this text are skipped
+// (set once by bench_main before any op is timed; empty: time everything).
+inline std::string& op_filter() {
+    static std::string filter;
+    return filter;
+}
+
 // Times `f` (one call) and returns a result with the per-call timing; `f` runs enough times per
-// repetition that one repetition lasts at least ~20 ms, so small ops are not timer noise.
+// repetition that one repetition lasts at least ~20 ms, so small ops are not timer noise. An op
+// the filter skips is not run and comes back with no repetitions (t.reps == 0).
 template <typename F>
 OpResult time_op(std::string name, std::string shape, Device device, int warmup, int reps, F&& f) {
     OpResult r{std::move(name), std::move(shape), {}, 0, 0};
+    if (r.name.find(op_filter()) == std::string::npos) return r;
     f();
     sync(device);
     auto t0 = Clock::now();
