@@ -20,14 +20,17 @@ namespace {
 // One row per layer: "layer  kind  head 1 .. head H  mean".
 void print_head_table(const std::vector<std::pair<int64_t, const probe::LayerStudy*>>& rows,
                       std::vector<double> probe::LayerStudy::*values, const char* fmt_spec) {
-    size_t heads = 0;
-    for (auto& [b, l] : rows) heads = std::max(heads, (l->*values).size());
-    std::string head = "layer  kind ";
+    size_t heads = 0, kind_width = 5;  // "kind" and a space, as wide as "GPSA" and "MHSA" need
+    for (auto& [b, l] : rows) {
+        heads = std::max(heads, (l->*values).size());
+        kind_width = std::max(kind_width, l->kind.size());
+    }
+    std::string head = fmt::format("layer  {:<{}}", "kind", kind_width);
     for (size_t h = 0; h < heads; ++h) head += fmt::format(" {:>7}", fmt::format("head {}", h + 1));
     fmt::print("{}     mean\n", head);
     for (auto& [b, l] : rows) {
         const std::vector<double>& v = l->*values;
-        std::string line = fmt::format("{:>5}  {:<5}", b + 1, l->kind);
+        std::string line = fmt::format("{:>5}  {:<{}}", b + 1, l->kind, kind_width);
         double sum = 0;
         for (double x : v) {
             line += fmt::format(" {:>7}", fmt::format(fmt::runtime(fmt_spec), x));

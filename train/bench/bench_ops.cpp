@@ -199,6 +199,12 @@ std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, D
     add_mem(time_op("max rows (dim -1)", dims(scores.shape()), dev, warmup, reps,
                     [&] { (void)max(scores, -1); }),
             n_attn * es + n_attn / double(T) * (es + 8));
+    add_mem(time_op("sum middle dim (dim 1)", sh_attn, dev, warmup, reps,
+                    [&] { (void)sum(attn, {1}); }),
+            n_attn * es * (1 + 1.0 / double(T)));
+    add_mem(time_op("var rows (dim -1)", dims(scores.shape()), dev, warmup, reps,
+                    [&] { (void)var(scores, {-1}); }),
+            2 * n_attn * es);
 
     // Whole attention layers, forward + backward (gradient of sum(y) w.r.t. x and the weights).
     auto layer = [&](const char* name, nn::AttentionLayer& l, int64_t tokens) {
