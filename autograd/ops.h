@@ -111,6 +111,20 @@ Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& 
 // Over the last dim of x [..., C]; w, b [C] optional; biased variance.
 Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps = 1e-5);
 
+// --- group normalisation (ops/groupnorm.cpp) ---------------------------------------------------
+// x [B, C, ...] in num_groups groups of C / num_groups consecutive channels: each (sample, group)
+// is normalised with its mean and biased variance over (C / num_groups, ...), then scaled by
+// weight and shifted by bias [C] (both optional), as torch.nn.functional.group_norm. One group is
+// a LayerNorm over (C, H, W) with per-channel affine parameters (FCViT's GroupNorm).
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+// (x - mean) / (std + eps) over `dims` (empty = all), std with `correction` (1: unbiased, the
+// default of torch.std_mean; 0: biased). The epsilon is added to the std, not to the variance, as
+// FCViT's global context does (ma-xu/FCViT models/fcvit.py). Needs more than `correction`
+// elements per set. Where the std is 0 the gradient through it is taken as 0.
+Tensor standardize(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction = 1,
+                   double eps = 1e-5);
+
 // --- batch normalisation (ops/batchnorm.cpp) ---------------------------------------------------
 // Normalises each channel (dim 1) of x [B, C, ...]: y = (x - mean) / sqrt(var + eps) * w + b, w and
 // b [C] optional. training (or no running statistics): mean and biased var over every dim but 1,

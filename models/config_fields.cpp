@@ -34,6 +34,7 @@ std::string arch_name(Arch a) {
     if (a == Arch::ConViT) return "ConViT";
     if (a == Arch::Refiner) return "Refiner";
     if (a == Arch::SimpleViT) return "SimpleViT";
+    if (a == Arch::FCViT) return "FCViT";
     return fmt::format("arch #{}", int(a));  // an architecture added without a name here
 }
 
@@ -71,6 +72,11 @@ std::vector<std::pair<std::string, std::string>> config_fields(const ModelConfig
     VG_FIELD(refiner_stem);
     VG_FIELD(refiner_adjust_ratio);
     VG_FIELD(refiner_mlp_scale);
+    VG_FIELD(fcvit_depths);
+    VG_FIELD(fcvit_widths);
+    VG_FIELD(fcvit_mlp_ratios);
+    VG_FIELD(fcvit_kernel);
+    VG_FIELD(fcvit_layer_scale);
 #undef VG_FIELD
     return f;
 }

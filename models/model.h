@@ -10,7 +10,7 @@
 
 namespace vg::models {
 
-enum class Arch { DeiT, ConViT, Refiner, SimpleViT };
+enum class Arch { DeiT, ConViT, Refiner, SimpleViT, FCViT };
 // How the classifier reads the tokens: the class token after the final norm (DeiT), or the mean of
 // the patch tokens followed by a LayerNorm `fc_norm` that replaces the final norm (timm's
 // global_pool='avg', which structured-init v1 needs).
@@ -56,6 +56,16 @@ struct ModelConfig {
     std::vector<int64_t> refiner_stem = {32, 64, 128};
     double refiner_adjust_ratio = 0.5, refiner_mlp_scale = 1e-5;
 
+    // FCViT (Ma et al. 2022; ma-xu/FCViT models/fcvit.py), a 4-stage convolutional MetaFormer
+    // without tokens: per-stage depths, widths and MLP ratios; the stem's 7x7 conv stride (4 as
+    // released, 2 in the CIFAR sizes: a modification); the token mixer's depthwise kernel; the
+    // global context's groups; the LayerScale init. The generic fields then describe the model as
+    // the tools read them: patch_size = the stem stride (num_patches() is stage 1's grid),
+    // embed_dim = the last width, depth = the number of blocks, num_heads = the context groups.
+    std::vector<int64_t> fcvit_depths, fcvit_widths, fcvit_mlp_ratios;
+    int64_t fcvit_kernel = 11;
+    double fcvit_layer_scale = 1e-5;
+
     int64_t num_patches() const { return (img_size / patch_size) * (img_size / patch_size); }
     int64_t mlp_hidden() const { return int64_t(double(embed_dim) * mlp_ratio); }
 };
@@ -63,6 +73,8 @@ struct ModelConfig {
 // Per-block attention internals of one forward (blocks[i] for block i).
 struct ModelInternals {
     std::vector<nn::AttentionInternals> blocks;
+    // FCViT: every global-context module in forward order (per block gc1, then gc2).
+    std::vector<nn::ContextInternals> contexts;
 };
 
 class VisionModel : public nn::Module {
@@ -73,6 +85,8 @@ class VisionModel : public nn::Module {
     virtual Tensor forward(const Tensor& x, ModelInternals* internals = nullptr) const = 0;
     const ModelConfig& config() const { return cfg_; }
 
+    // The transformer blocks of the token models (DeiT, ConViT); empty for the others, which keep
+    // their own layers (SimpleViT, Refiner-ViT, FCViT's convolutional stages).
     std::vector<std::shared_ptr<nn::Block>> blocks;
 
   protected:

@@ -17,13 +17,7 @@
 namespace vg::models {
 
 // A module that only names its children (PyTorch's nn.Sequential / nn.ModuleList).
-class ModuleList : public nn::Module {
-  public:
-    template <typename M>
-    std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
-        return register_module(name, m);
-    }
-};
+using ModuleList = nn::ModuleList;
 
 // Attention of one SimpleViT layer: norm, to_qk (2C x C), to_v, to_out, none with a bias.
 class SimpleViTAttention : public nn::Module {

@@ -25,6 +25,11 @@ void uniform_(Tensor& t, double lo, double hi) {
     assign(t, add_scalar(mul_scalar(Tensor::rand(t.shape(), t.dtype(), t.device()), hi - lo), lo));
 }
 
+void normal_(Tensor& t, double mean, double std) {
+    NoGradGuard ng;
+    assign(t, add_scalar(mul_scalar(Tensor::randn(t.shape(), t.dtype(), t.device()), std), mean));
+}
+
 void zeros_(Tensor& t) { constant_(t, 0.0); }
 void ones_(Tensor& t) { constant_(t, 1.0); }
 
@@ -41,6 +46,15 @@ int64_t fan_in(const Tensor& w) {
 int64_t fan_out(const Tensor& w) {
     if (w.dim() < 2) fail("init::fan_out", "needs a weight with at least 2 dims, got {}", w.desc());
     return w.numel() / w.size(1);
+}
+
+void conv_fan_out_normal_(Tensor& weight, Tensor& bias, int64_t groups) {
+    if (weight.dim() != 4 || groups <= 0)
+        fail("init::conv_fan_out_normal_",
+             "needs a conv weight [O, C, k, k] and groups > 0, got {}", weight.desc());
+    const int64_t fan = weight.size(2) * weight.size(3) * weight.size(0) / groups;
+    normal_(weight, 0.0, std::sqrt(2.0 / double(fan)));
+    if (bias.defined()) zeros_(bias);
 }
 
 void xavier_uniform_(Tensor& t, double gain) {

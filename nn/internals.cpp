@@ -76,6 +76,36 @@ std::vector<double> weighted_nonlocality(const Tensor& attn) {
         [](double, double s, double mass, int64_t) { return mass > 0 ? s / mass : 0.0; });
 }
 
+std::vector<double> context_nonlocality(const Tensor& maps) {
+    NoGradGuard ng;
+    Tensor a = maps.detach().to(DType::F64).cpu();
+    if (a.dim() == 2) a = a.unsqueeze(0);
+    if (a.dim() != 3)
+        fail("context_nonlocality", "expected maps [B, G, N] or [G, N], got {}", maps.desc());
+    const int64_t B = a.size(0), G = a.size(1), N = a.size(2);
+    const int64_t S = grid_side(N, "context_nonlocality");
+    // dbar_j: the mean distance from the N positions (the queries) to position j.
+    std::vector<double> dbar(size_t(N), 0.0);
+    for (int64_t j = 0; j < N; ++j) {
+        for (int64_t i = 0; i < N; ++i)
+            dbar[size_t(j)] += std::hypot(double(j % S - i % S), double(j / S - i / S));
+        dbar[size_t(j)] /= double(N);
+    }
+    std::vector<double> vals = a.contiguous().to_vector();
+    std::vector<double> out(size_t(G), 0.0);
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t g = 0; g < G; ++g) {
+            const double* m = &vals[size_t((b * G + g) * N)];
+            double weighted = 0, mass = 0;
+            for (int64_t j = 0; j < N; ++j) {
+                weighted += std::abs(m[j]) * dbar[size_t(j)];
+                mass += std::abs(m[j]);
+            }
+            out[size_t(g)] += (mass > 0 ? weighted / mass : 0.0) / double(B);
+        }
+    return out;
+}
+
 double uniform_nonlocality(int64_t side) {
     if (side <= 0) fail("uniform_nonlocality", "the grid side must be positive, got {}", side);
     // Offsets (dx, dy) occur (S - |dx|)(S - |dy|) times among the S^4 ordered pairs.

@@ -18,6 +18,14 @@ struct AttentionInternals {
     Tensor refined;
 };
 
+// What FCViT's global-context module (ma-xu/FCViT models/fcvit.py, GlobalContext) offers in place
+// of attention maps: every position takes the context vector of its group in proportion to its
+// similarity, which is the same for every query (the map is query-independent).
+struct ContextInternals {
+    Tensor similarity;  // [B, G, H, W] the standardised, per-group rescaled similarity s-hat
+    Tensor context;     // [B, C] the context vector (channels grouped as G x C / G)
+};
+
 // The fixed relative-position table R[i, j] = (dx, dy, dx^2 + dy^2) of key j minus query i, for N
 // row-major tokens on an S x S grid (N must be a perfect square): [N, N, 3].
 Tensor rel_indices(int64_t num_patches, DType dtype = DType::F32, Device device = Device::cpu());
@@ -37,6 +45,13 @@ std::vector<double> nonlocality(const Tensor& attn, bool has_cls = false);
 // rows are distributions over the N patches it equals nonlocality(). attn: [B, H, N, N] or
 // [H, N, N] over the patch tokens only; a head whose map is all zero gives 0.
 std::vector<double> weighted_nonlocality(const Tensor& attn);
+
+// Non-locality of query-independent maps (FCViT's similarity s-hat): every query takes the same
+// weights a_j over the keys, so the |A|-weighted non-locality of weighted_nonlocality is
+// sum_j |a_j| dbar_j / sum_j |a_j| with dbar_j the mean distance from every patch to patch j; the
+// mean over the images. maps: [B, G, N] (or [G, N]) over an S x S grid. Returns [G]; a group whose
+// map is all zero gives 0.
+std::vector<double> context_nonlocality(const Tensor& maps);
 
 // The non-locality of a uniform map on an S x S grid: the mean distance between two patches
 // (4.1365 on 8 x 8, 7.2808 on 14 x 14, 8.3261 on 16 x 16).

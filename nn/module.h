@@ -81,4 +81,14 @@ class Module {
     bool training_ = true;
 };
 
+// A container of named children (PyTorch's nn.Sequential / nn.ModuleList naming: "0", "1", ...
+// or any other names); the owner calls the children itself.
+class ModuleList : public Module {
+  public:
+    template <typename M>
+    std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+        return register_module(name, m);
+    }
+};
+
 }  // namespace vg::nn

@@ -8,6 +8,7 @@ The models are the independent ConViT / DeiT definitions of tests/reference/make
 attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the official ConViT
 code does. The Refiner configurations (*_refiner) refine every MHSA block's attention maps with
 the DLA of tests/reference/make_refiner_reference.py (nn.Conv2d, nn.BatchNorm2d in training mode).
+FCViT (fcvit_*) is the released model as tests/reference/make_fcvit_reference.py writes it.
 
 Run with Debian's torch:  /usr/bin/python3 tests/bench/peer_bench.py --model deit_ti4 --batch 64
 On a GPU (any python whose torch has CUDA): --device cuda, and --compile for torch.compile's
@@ -28,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import make_reference as ref  # noqa: E402
 import make_refiner_reference as refiner_ref  # noqa: E402
+import make_fcvit_reference as fcvit_ref  # noqa: E402
 
 # The benchmark configurations (vitgrad's bench_config): CIFAR 32x32, patch 4, 10 classes.
 CONFIGS = {
@@ -41,10 +43,36 @@ CONFIGS["deit_cifar_tiny"] = dict(CONFIGS["deit_ti4"])
 CONFIGS["deit_cifar_tiny_refiner"] = dict(CONFIGS["deit_ti4"], refiner_expand=3, refiner_kernel=3)
 for c in CONFIGS.values():
     c.update(img_size=32, patch_size=4, num_classes=10, distilled=False, qkv_bias=c["arch"] == "deit")
+# FCViT at vitgrad's CIFAR sizes (stride-2 stem), with the released modules: nn.Conv2d for the
+# depthwise 11x11 and 3x3 convolutions (what the released code falls back to without the
+# MegEngine kernels), einsum and torch.std_mean in the global context.
+for name, depths, widths in (("fcvit_cifar_tiny", [3, 3, 5, 2], [32, 64, 160, 320]),
+                             ("fcvit_cifar_micro", [1, 1, 2, 1], [16, 32, 64, 128])):
+    CONFIGS[name] = dict(arch="fcvit", img_size=32, patch_size=2, num_classes=10, num_heads=8,
+                         fcvit_depths=depths, fcvit_widths=widths, fcvit_mlp_ratios=[8, 8, 4, 4],
+                         fcvit_kernel=11)
+
+
+def fcvit_flops(c):
+    """2 per multiply-add of every conv, Linear and context similarity, as vitgrad's fcvit_flops."""
+    w, k = c["fcvit_widths"], c["fcvit_kernel"]
+    side = (c["img_size"] + 6 - 7) // c["patch_size"] + 1
+    macs = 3 * 49 * w[0] * side * side
+    for s in range(4):
+        C, R, N = w[s], w[s] * c["fcvit_mlp_ratios"][s], side * side
+        h, r = max(C // 8, 16), C // 8
+        rnd = C * N + C * 2 * r + r * C + C * k * k * N + 2 * C * h * N
+        macs += c["fcvit_depths"][s] * (2 * rnd + 2 * C * R * N + R * 9 * N)
+        if s < 3:
+            side = (side + 2 - 3) // 2 + 1
+            macs += C * w[s + 1] * 9 * side * side
+    return 2 * (macs + w[3] * c["num_classes"])
 
 
 def forward_flops(c):
     """2 per multiply-add of every matmul, as vitgrad's models::forward_flops."""
+    if c["arch"] == "fcvit":
+        return fcvit_flops(c)
     D, H, K = c["embed_dim"], c["num_heads"], c["num_classes"]
     M, N = 4 * D, (c["img_size"] // c["patch_size"]) ** 2
     P = 3 * c["patch_size"] ** 2
@@ -81,7 +109,9 @@ def summarize(ms):
 def bench_step(name, batch, dtype, warmup, reps, phases, device="cpu", compile_model=False):
     c = CONFIGS[name]
     torch.manual_seed(0)
-    if c.get("refiner_expand"):
+    if c["arch"] == "fcvit":
+        model = fcvit_ref.FCViT(c).to(dtype).to(device)
+    elif c.get("refiner_expand"):
         model = refiner_ref.paper_model(c).to(dtype).to(device)
     else:
         model = (ref.ConViT if c["arch"] == "convit" else ref.DeiT)(c).to(dtype).to(device)

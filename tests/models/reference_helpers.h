@@ -7,7 +7,9 @@
 #include <sstream>
 #include <string>
 
+#include "core/safetensors.h"
 #include "models/model.h"
+#include "models/registry.h"
 #include "tests/helpers.h"
 
 namespace vg::test {
@@ -81,6 +83,63 @@ inline Diff compare(const Tensor& got, const Tensor& want) {
     }
     d.rel = d.abs / std::max(scale, 1e-3);
     return d;
+}
+
+// Builds `cfg` in `dt`, loads the dump's "param." and "buffer." tensors strictly, runs one forward
+// (with `internals` when given) and backward in training or eval mode, and compares the logits,
+// loss, every parameter gradient and the buffers (updated in training) with the dump's "<mode>."
+// tensors within `tol` relative. Returns the model for further checks.
+inline std::shared_ptr<models::VisionModel> compare_reference_mode(
+    const std::string& file, const SafetensorsFile& ref, const models::ModelConfig& cfg, DType dt,
+    bool train, double tol, models::ModelInternals* internals = nullptr) {
+    const std::string mode = train ? "train." : "eval.";
+    INFO(file, " [", dtype_name(dt), ", ", mode, "]");
+    auto model = models::create_model(cfg);
+    model->to(dt);
+    nn::StateDict sd;
+    for (auto& [name, t] : ref.tensors) {
+        if (name.rfind("param.", 0) == 0) sd[name.substr(6)] = t.to(dt);
+        if (name.rfind("buffer.", 0) == 0)
+            sd[name.substr(7)] = is_floating(t.dtype()) ? t.to(dt) : t;
+    }
+    model->load_state_dict(sd, /*strict=*/true);
+    model->train(train);
+
+    Tensor logits = model->forward(ref.tensors.at("input").to(dt), internals);
+    Tensor loss = cross_entropy(logits, ref.tensors.at("labels"));
+    loss.backward();
+
+    double worst = 0;
+    std::string worst_name;
+    auto check = [&](const std::string& what, const Tensor& got, const std::string& key) {
+        REQUIRE_MESSAGE(got.defined(), what, " is undefined");
+        const Tensor& want = ref.tensors.at(key);
+        REQUIRE_MESSAGE(got.shape() == want.shape(), what, ": ", got.shape(), " vs ", want.shape());
+        double d = compare(got, want).rel;
+        CHECK_MESSAGE(d <= tol, what, " relative diff ", d);
+        if (d > worst) worst = d, worst_name = what;
+    };
+    check("logits", logits, mode + "logits");
+    check("loss", loss.reshape({1}), mode + "loss");
+    int grads = 0, buffers = 0;
+    for (auto& [name, p] : model->named_parameters()) {
+        check("grad." + name, p.grad(), mode + "grad." + name);
+        ++grads;
+    }
+    for (auto& [name, b] : model->named_buffers()) {
+        const std::string key = train ? "train.buffer." + name : "buffer." + name;
+        if (is_floating(b.dtype())) {
+            check(name, b, key);  // eval leaves the running statistics untouched
+        } else {
+            CHECK_MESSAGE(b.to_vector_i64() == ref.tensors.at(key).to_vector_i64(), name);
+        }
+        ++buffers;
+    }
+    CHECK(grads > 0);
+    CHECK(buffers > 0);
+    MESSAGE(file, " [", dtype_name(dt), ", ", mode, "]: ", grads, " gradients and ", buffers,
+            " buffers compared; worst relative diff ", worst, " (", worst_name, ")");
+    return model;
 }
 
 }  // namespace vg::test

@@ -141,8 +141,9 @@ std::vector<OpCase> view_cases() {
 
 std::vector<OpCase> all_op_cases() {
     std::vector<OpCase> all;
-    for (auto list : {elementwise_cases(), reduce_cases(), view_cases(), nn_op_cases(),
-                      shape_op_cases(), conv_op_cases(), batchnorm_op_cases()})
+    for (auto list :
+         {elementwise_cases(), reduce_cases(), view_cases(), nn_op_cases(), shape_op_cases(),
+          conv_op_cases(), batchnorm_op_cases(), groupnorm_op_cases()})
         for (auto& c : list) all.push_back(std::move(c));
     return all;
 }

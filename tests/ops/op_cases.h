@@ -30,5 +30,6 @@ std::vector<OpCase> nn_op_cases();  // matmul, linear, gated_mix, softmax, layer
 std::vector<OpCase> shape_op_cases();
 std::vector<OpCase> conv_op_cases();       // conv2d
 std::vector<OpCase> batchnorm_op_cases();  // batch_norm
+std::vector<OpCase> groupnorm_op_cases();  // group_norm, standardize
 
 }  // namespace vg::test

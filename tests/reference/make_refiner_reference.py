@@ -202,11 +202,11 @@ CONFIGS = {
 BATCH = 4
 
 
-def perturb(model):
+def perturb(model, scale=0.3):
     """Moves every weight and running statistic well away from its init."""
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.3 * torch.randn_like(p))
+            p.add_(scale * torch.randn_like(p))
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.add_(0.2 * torch.randn_like(m.running_mean))
@@ -230,10 +230,14 @@ def run(model, x, labels, train, tensors, prefix):
     return loss.item()
 
 
-def make(name, cfg):
+def make(name, cfg, build=None, perturb_scale=0.3, run=run):
+    """Builds (`build(cfg)`, by default Refiner-ViT or the paper-mode model), perturbs, runs train
+    and eval mode through `run` and writes <name>.safetensors. make_fcvit_reference.py reuses it."""
     torch.manual_seed(sum(map(ord, name)))
-    model = (RefinerViT(cfg) if cfg["arch"] == "refiner" else paper_model(cfg)).double()
-    perturb(model)
+    if build is None:
+        build = RefinerViT if cfg["arch"] == "refiner" else paper_model
+    model = build(cfg).double()
+    perturb(model, perturb_scale)
     x = torch.randn(BATCH, 3, cfg["img_size"], cfg["img_size"], dtype=torch.float64)
     labels = torch.randint(0, cfg["num_classes"], (BATCH,))
     tensors = {"input": x, "labels": labels}

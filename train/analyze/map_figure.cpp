@@ -50,14 +50,18 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
     fig.side = S;
     fig.query = query;
     fig.images = B;
-    // The query's row of every head, summed over a chunk's images: [H] vectors of N.
+    // The query's row of every head, summed over a chunk's images: [H] vectors of the layer's
+    // N. A layer on a coarser grid (FCViT's later stages) reads the row of the position that
+    // covers the query's patch.
     auto add_rows = [&](std::vector<std::vector<double>>& acc, const Tensor& maps) {
-        const int64_t H = maps.size(1);
-        std::vector<double> rows = to_doubles(sum(maps.select(2, query), {0}));  // [H, N]
+        const int64_t H = maps.size(1), Nl = maps.size(-1);
+        const int64_t Sl = nn::grid_side(Nl, "query_maps");
+        const int64_t q = (query / S) * Sl / S * Sl + (query % S) * Sl / S;
+        std::vector<double> rows = to_doubles(sum(maps.select(2, q), {0}));  // [H, Nl]
         acc.resize(size_t(H));
         for (int64_t h = 0; h < H; ++h)
             add_into(acc[size_t(h)],
-                     std::vector<double>(rows.begin() + h * N, rows.begin() + (h + 1) * N));
+                     std::vector<double>(rows.begin() + h * Nl, rows.begin() + (h + 1) * Nl));
     };
     for (int64_t start = 0; start < B; start += chunk) {
         const int64_t b = std::min(chunk, B - start);
@@ -75,6 +79,9 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
                 l.block = i;
                 l.kind = lm.kind;
                 if (lm.gate.defined()) l.gate = to_doubles(lm.gate);
+                const int64_t side = nn::grid_side(lm.maps.size(-1), "query_maps");
+                if (side != S) l.side = side;
+                l.query_independent = lm.query_independent;
                 fig.layers.push_back(l);
                 if (lm.refined.defined()) {
                     l.refined = true;
@@ -137,12 +144,15 @@ Canvas render_map_figure(const MapFigure& fig, int decades) {
         c.text(margin, y0 + cell / 2 - line, fmt::format("layer {}", l.block + 1), kBlack,
                Font::Bold);
         c.text(margin, y0 + cell / 2 + 2, l.refined ? "refined |A|" : l.kind, kGrey);
+        const int Sl = l.side > 0 ? int(l.side) : S, px = std::max(1, cell / Sl);
         for (size_t h = 0; h < l.maps.size(); ++h) {
             const int x0 = margin + label_w + int(h) * (cell + gap_x);
-            for (int i = 0; i < S * S; ++i)
-                c.fill_rect(x0 + (i % S) * ppx, y0 + (i / S) * ppx, ppx, ppx,
+            for (int i = 0; i < Sl * Sl; ++i)
+                c.fill_rect(x0 + (i % Sl) * px, y0 + (i / Sl) * px, px, px,
                             viridis(scale(std::abs(l.maps[h][size_t(i)]))));
-            c.frame_rect(x0 + qc * ppx, y0 + qr * ppx, ppx, ppx, kQueryFrame, std::max(1, ppx / 8));
+            if (!l.query_independent)
+                c.frame_rect(x0 + qc * Sl / S * px, y0 + qr * Sl / S * px, px, px, kQueryFrame,
+                             std::max(1, px / 8));
             std::string note;
             if (h < l.gate.size()) note = fmt::format("σ(λ) = {:.2f}", l.gate[h]);
             if (h < l.other_mass.size())
@@ -186,8 +196,9 @@ void save_map_tensors(const MapFigure& fig, const std::string& path) {
         const std::string p = fmt::format("blocks.{}.", l.block);
         std::vector<double> all;
         for (const auto& m : l.maps) all.insert(all.end(), m.begin(), m.end());
+        const int64_t side = l.side > 0 ? l.side : fig.side;
         out[p + (l.refined ? "refined" : "maps")] =
-            Tensor::from_vector(all, {int64_t(l.maps.size()), fig.side, fig.side}, DType::F32);
+            Tensor::from_vector(all, {int64_t(l.maps.size()), side, side}, DType::F32);
         if (!l.gate.empty())
             out[p + "gate"] = Tensor::from_vector(l.gate, {int64_t(l.gate.size())}, DType::F32);
         if (!l.other_mass.empty())

@@ -20,6 +20,10 @@ struct FigureLayer {
     std::vector<std::vector<double>> maps;  // per head: the query's row over the N patch keys
     std::vector<double> other_mass;         // per head: weight on non-patch tokens; may be empty
     std::vector<double> gate;               // per head, gated layers only
+    // The layer's own grid side when it differs from the figure's (FCViT's later stages), and
+    // whether its maps are the same for every query (FCViT's global context: no query frame).
+    int64_t side = 0;
+    bool query_independent = false;
 };
 
 struct MapFigure {
@@ -44,7 +48,8 @@ MapFigure query_maps(models::VisionModel& model, const Tensor& images,
 // The figure, with a colour bar spanning `decades` decades below the largest value.
 Canvas render_map_figure(const MapFigure& figure, int decades = 3);
 
-// The figure's numbers as safetensors: "blocks.<i>.maps" [H, S, S] float32 and, where present,
+// The figure's numbers as safetensors: "blocks.<i>.maps" [H, S, S] float32 (S: the layer's side)
+// and, where present,
 // "blocks.<i>.refined" [H, S, S] (signed), "blocks.<i>.gate" [H] and "blocks.<i>.other_mass" [H];
 // metadata "query_row", "query_col", "images".
 void save_map_tensors(const MapFigure& figure, const std::string& path);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "nn/internals.h"
@@ -75,6 +76,13 @@ int nonlocality_command(const AnalyzeOptions& o) {
     std::vector<std::pair<int64_t, const probe::LayerStudy*>> rows;
     for (size_t i = 0; i < s.layers.size(); ++i) rows.emplace_back(int64_t(i), &s.layers[i]);
     print_head_table(rows, &probe::LayerStudy::nonlocality, "{:.3f}");
+    // Layers on their own grids (FCViT's stages): the uniform value of each.
+    std::map<int64_t, std::vector<int64_t>> by_side;
+    for (auto& [b, l] : rows)
+        if (l->grid_side > 0) by_side[l->grid_side].push_back(b + 1);
+    for (auto& [grid, layers] : by_side)
+        fmt::print("layers {} are on a {} x {} grid: a uniform map gives {:.4f}\n",
+                   fmt::join(layers, ", "), grid, grid, nn::uniform_nonlocality(grid));
     std::vector<std::pair<int64_t, const probe::LayerStudy*>> refined;
     for (auto& [b, l] : rows)
         if (!l->refined_nonlocality.empty()) refined.emplace_back(b, l);
@@ -161,6 +169,11 @@ int maps_command(const AnalyzeOptions& o) {
         "query patch (row {}, col {}) of the {} x {} grid, framed in red; {}; "
         "input {}",
         query / side, query % side, side, side, im.description, probe::map_input_name(input));
+    if (!fig.layers.empty() && fig.layers.front().query_independent) {
+        fig.title = "global-context similarity |s-hat| of " + m.label + " (groups as heads)";
+        fig.subtitle =
+            fmt::format("the same map for every query, on each stage's grid; {}", im.description);
+    }
     const std::string out = o.output.empty() ? "maps.png" : o.output;
     save_png(render_map_figure(fig, o.decades), out);
     fmt::print("wrote {}: {} layers x {} heads, {}\n", out, fig.layers.size(),

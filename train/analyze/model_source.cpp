@@ -8,6 +8,7 @@
 
 #include "core/random.h"
 #include "core/safetensors.h"
+#include "models/fcvit.h"
 #include "models/registry.h"
 #include "nn/internals.h"
 #include "train/data/data_paths.h"
@@ -46,6 +47,7 @@ int64_t pos_table_prefix(const models::ModelConfig& mc) {
     switch (mc.arch) {
         case models::Arch::ConViT:
         case models::Arch::SimpleViT:
+        case models::Arch::FCViT:  // no position table at all
             return 0;
         case models::Arch::Refiner:
             return 1;
@@ -61,8 +63,10 @@ int64_t pos_table_prefix(const models::ModelConfig& mc) {
 models::ModelConfig config_for_weights(models::ModelConfig mc, const nn::StateDict& state) {
     if (auto it = state.find("head.weight"); it != state.end()) mc.num_classes = it->second.size(0);
     if (auto it = state.find("patch_embed.proj.weight"); it != state.end()) {
-        const Tensor& w = it->second;  // [D, C, p, p]
-        if (w.dim() != 4 || w.size(2) != mc.patch_size)
+        const Tensor& w = it->second;  // [D, C, p, p]; FCViT's stem: [C1, C, 7, 7] at any stride
+        const int64_t kernel =
+            mc.arch == models::Arch::FCViT ? models::kFCViTStemKernel : mc.patch_size;
+        if (w.dim() != 4 || w.size(2) != kernel)
             fail("config_for_weights", "patch_embed.proj.weight {} does not fit '{}' (patch {})",
                  w.desc(), mc.name, mc.patch_size);
         mc.in_chans = w.size(1);

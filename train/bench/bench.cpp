@@ -194,7 +194,8 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
     CLI::App* b = app.add_subcommand(
         "bench", "time ops and full training steps (CPU or CUDA), with the machine's GEMM ceiling");
     b->add_option("--model", o.models,
-                  "models: convit_ti4, deit_ti4, convit_micro, deit_micro or any registry name")
+                  "models: convit_ti4, deit_ti4, convit_micro, deit_micro, fcvit_cifar_tiny or any "
+                  "registry name")
         ->delimiter(',')
         ->capture_default_str();
     add_checked_list(b, "--batch", o.batches,

@@ -26,7 +26,7 @@ CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
     CLI::App* c = app.add_subcommand(
         "inspect",
         "write a batch's logits and every layer's attention maps, GPSA gates and Refiner's refined "
-        "maps");
+        "maps (FCViT: every global context's similarity maps and context vectors)");
     c->add_option("--model", o.model, "registry model name (default: the checkpoint's)");
     c->add_option("--checkpoint", o.checkpoint, "a `vitgrad train` checkpoint");
     c->add_option("--weights", o.weights, "or a safetensors state dict with timm parameter names");
@@ -180,14 +180,24 @@ int inspect_main(const InspectOptions& o) {
             out[p + "positional"] = a.positional;
         }
     }
+    // FCViT: what each global context offers instead of attention, in forward order (block by
+    // block, gc1 then gc2): the standardised similarity [B, G, H, W] and the context [B, C].
+    for (size_t i = 0; i < internals.contexts.size(); ++i) {
+        out[fmt::format("contexts.{}.similarity", i)] = internals.contexts[i].similarity;
+        out[fmt::format("contexts.{}.context", i)] = internals.contexts[i].context;
+    }
     if (!o.attn_init.empty()) {
         std::vector<Tensor> pseudo = report_target_fit(*model, init, internals);
         for (size_t i = 0; i < pseudo.size(); ++i)
             if (pseudo[i].defined()) out[fmt::format("blocks.{}.pseudo_attn", i)] = pseudo[i];
     }
     save_safetensors(o.output, out, {{"model", name}, {"format", "vitgrad inspect 1"}});
-    fmt::print("wrote {}: logits {} and the internals of {} blocks (model {})\n", o.output,
-               logits.shape().str(), internals.blocks.size(), name);
+    if (internals.contexts.empty())
+        fmt::print("wrote {}: logits {} and the internals of {} blocks (model {})\n", o.output,
+                   logits.shape().str(), internals.blocks.size(), name);
+    else
+        fmt::print("wrote {}: logits {} and the internals of {} global contexts (model {})\n",
+                   o.output, logits.shape().str(), internals.contexts.size(), name);
     return 0;
 }
 

@@ -71,7 +71,8 @@ class VitMaps : public MapProvider {
 // One entry per architecture family; a new architecture adds its provider here.
 const std::vector<std::shared_ptr<const MapProvider>>& providers() {
     static const std::vector<std::shared_ptr<const MapProvider>> list = {
-        vit_map_provider(), refiner_vit_map_provider(), simplevit_map_provider()};
+        vit_map_provider(), refiner_vit_map_provider(), simplevit_map_provider(),
+        fcvit_map_provider()};
     return list;
 }
 

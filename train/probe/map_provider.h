@@ -38,6 +38,9 @@ struct LayerMaps {
     // blocks add the previous map to the softmax (the attention residual), so theirs are not,
     // and their non-locality is the |A|-weighted one (nn::weighted_nonlocality).
     bool distributions = true;
+    // Whether every row of `maps` is the same (FCViT's global context: one weight per position
+    // for every query); the non-locality is then nn::context_nonlocality of one row.
+    bool query_independent = false;
 };
 
 class MapProvider {
@@ -104,5 +107,8 @@ std::shared_ptr<const MapProvider> vit_map_provider();
 std::shared_ptr<const MapProvider> refiner_vit_map_provider();
 // SimpleViT (train/probe/simplevit_maps.cpp).
 std::shared_ptr<const MapProvider> simplevit_map_provider();
+// FCViT: each global context's similarity maps, one query-independent map per group, on the grid
+// of the context's stage (train/probe/fcvit_maps.cpp).
+std::shared_ptr<const MapProvider> fcvit_map_provider();
 
 }  // namespace vg::probe

@@ -52,6 +52,8 @@ Study study(models::VisionModel& model, const Tensor& images, MapInput input, in
                 if (maps[l].pos_weight.defined())
                     s.layers[l].centres = nn::attention_centres(maps[l].pos_weight);
                 s.layers[l].nonlocality.assign(size_t(maps[l].maps.size(1)), 0.0);
+                const int64_t side = nn::grid_side(maps[l].maps.size(-1), "study");
+                if (side != s.grid_side) s.layers[l].grid_side = side;
                 if (maps[l].refined.defined())
                     s.layers[l].refined_nonlocality.assign(size_t(maps[l].refined.size(1)), 0.0);
             }
@@ -62,9 +64,10 @@ Study study(models::VisionModel& model, const Tensor& images, MapInput input, in
         };
         for (size_t l = 0; l < maps.size(); ++l) {
             const LayerMaps& m = maps[l];
-            add_weighted(s.layers[l].nonlocality, m.distributions
-                                                      ? nn::nonlocality(m.maps)
-                                                      : nn::weighted_nonlocality(m.maps));
+            add_weighted(s.layers[l].nonlocality,
+                         m.query_independent ? nn::context_nonlocality(m.maps.select(2, 0))
+                         : m.distributions   ? nn::nonlocality(m.maps)
+                                             : nn::weighted_nonlocality(m.maps));
             if (m.refined.defined())
                 add_weighted(s.layers[l].refined_nonlocality, nn::weighted_nonlocality(m.refined));
         }
@@ -93,6 +96,7 @@ Json to_json(const Study& s) {
         Json j = {{"kind", l.kind}, {"nonlocality", l.nonlocality}};
         if (!l.gate.empty()) j["gate"] = l.gate;
         if (!l.refined_nonlocality.empty()) j["refined_nonlocality"] = l.refined_nonlocality;
+        if (l.grid_side > 0) j["grid_side"] = l.grid_side;
         if (!l.centres.empty()) {
             Json dist = Json::array(), centre = Json::array();
             for (const nn::AttentionCentre& c : l.centres) {
@@ -123,6 +127,7 @@ Study study_from_json(const Json& j) {
             l.kind = jl.at("kind").get<std::string>();
             l.nonlocality = jl.at("nonlocality").get<std::vector<double>>();
             if (jl.contains("gate")) l.gate = jl.at("gate").get<std::vector<double>>();
+            l.grid_side = jl.value("grid_side", int64_t(0));
             if (jl.contains("refined_nonlocality"))
                 l.refined_nonlocality = jl.at("refined_nonlocality").get<std::vector<double>>();
             if (jl.contains("centre"))

@@ -20,6 +20,9 @@ struct LayerStudy {
     std::vector<double> refined_nonlocality;
     std::vector<double> gate;                  // per head, sigmoid(lambda); empty if not gated
     std::vector<nn::AttentionCentre> centres;  // per head (GPSA); empty otherwise
+    // The side of this layer's grid where it differs from the study's (FCViT's later stages);
+    // 0 otherwise.
+    int64_t grid_side = 0;
 
     // Mean over heads (the paper's D_loc of the layer).
     double mean_nonlocality() const;
@@ -46,8 +49,9 @@ std::vector<std::pair<int64_t, LayerStudy>> gated_layers(const models::VisionMod
 
 // JSON form of a study, as recorded in metrics.jsonl ("internals"): {"input", "images",
 // "layers": [{"kind", "nonlocality", "gate", "centre_distance", "centre": [dx, dy, alpha],
-// "refined_nonlocality"}]} (gate and centres for gated layers only, refined_nonlocality for
-// refined ones). An undefined attention centre is written as null.
+// "refined_nonlocality", "grid_side"}]} (gate and centres for gated layers only,
+// refined_nonlocality for refined ones, grid_side where the layer has its own grid). An undefined
+// attention centre is written as null.
 nlohmann::ordered_json to_json(const Study& s);
 Study study_from_json(const nlohmann::ordered_json& j);
 
