@@ -37,6 +37,15 @@ void check_fcvit_config(const ModelConfig& c) {
                  "multiple of 8 and of the {} context groups",
                  c.name, s + 1, d, c.fcvit_mlp_ratios[size_t(s)], w, c.num_heads);
     }
+    // The generic fields describe the stages (models/model.h); a kwarg that sets them alone
+    // (embed_dim, depth) would change nothing, so it is refused.
+    const int64_t blocks =
+        std::accumulate(c.fcvit_depths.begin(), c.fcvit_depths.end(), int64_t(0));
+    if (c.embed_dim != c.fcvit_widths.back() || c.depth != blocks)
+        fail("FCViT",
+             "'{}': embed_dim {} and depth {} must be the last stage width {} and the number of "
+             "blocks {} (FCViT's sizes are its stage widths and depths)",
+             c.name, c.embed_dim, c.depth, c.fcvit_widths.back(), blocks);
     if (c.patch_size <= 0 || c.img_size <= 0 || c.in_chans <= 0 || c.num_classes <= 0)
         fail("FCViT", "'{}': invalid stem stride {}, image size {}, channels {} or classes {}",
              c.name, c.patch_size, c.img_size, c.in_chans, c.num_classes);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "models/fcvit.h"
+#include "models/model_kwargs.h"
 #include "models/registry.h"
 #include "tests/helpers.h"
 
@@ -99,6 +100,8 @@ TEST_CASE("FCViT: FLOPs count every conv, the contexts and the head") {
     c.fcvit_widths = {8, 8, 8, 8};
     c.fcvit_mlp_ratios = {1, 1, 1, 1};
     c.fcvit_kernel = 3;
+    c.embed_dim = 8;
+    c.depth = 4;
     auto block = [](int64_t N) {  // C = 8, h = 16, r = 1, context width 1
         const int64_t gc = 8 * N + 8 * 2 + 1 * 8;
         return 2 * (gc + 8 * 9 * N + 2 * 8 * 16 * N) + (2 * 8 * 8 * N + 8 * 9 * N);
@@ -114,6 +117,9 @@ TEST_CASE("FCViT: configuration errors") {
     c = model_config("fcvit_cifar_micro");
     c.fcvit_widths = {16, 20, 64, 128};
     CHECK_THROWS_WITH_AS(count_parameters(c), doctest::Contains("stage 2"), vg::Error);
+    c = model_config("fcvit_cifar_micro");
+    apply_model_kwargs(c, "depth=12");
+    CHECK_THROWS_WITH_AS(create_model(c), doctest::Contains("depth 12 must be"), vg::Error);
     auto m = create_model("fcvit_cifar_micro");
     CHECK_THROWS_WITH_AS(m->forward(Tensor::zeros({2, 1, 32, 32})),
                          doctest::Contains("FCViT: expected images [B, 3, H, W]"), vg::Error);

@@ -36,6 +36,8 @@ ModelConfig fcvit_config(const SafetensorsFile& ref) {
     c.fcvit_mlp_ratios = integers(m.at("fcvit_mlp_ratios"));
     c.fcvit_kernel = std::stoll(m.at("fcvit_kernel"));
     c.embed_dim = c.fcvit_widths.back();
+    c.depth = 0;
+    for (int64_t d : c.fcvit_depths) c.depth += d;
     return c;
 }
 

@@ -170,7 +170,8 @@ int maps_command(const AnalyzeOptions& o) {
         "input {}",
         query / side, query % side, side, side, im.description, probe::map_input_name(input));
     if (!fig.layers.empty() && fig.layers.front().query_independent) {
-        fig.title = "global-context similarity |s-hat| of " + m.label + " (groups as heads)";
+        fig.title = "global-context similarity of " + m.label +
+                    ": |mean s-hat| over the images, groups as heads";
         fig.subtitle =
             fmt::format("the same map for every query, on each stage's grid; {}", im.description);
     }
