@@ -134,40 +134,66 @@ int64_t task_grain(int64_t work_per_task) {
     return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_task, 1));
 }
 
-// out [Ho, Wo] of one plane from its padded input P, tiles of TW columns; with Skip, only the taps
-// whose reads meet the image. The geometry is read into locals and the function is not inlined:
+// Rows [i0, i1) (a multiple of R) of out [Ho, Wo] of one plane from its padded input P, in tiles
+// of TW columns, R output rows per pass: each tap is one weight broadcast feeding R independent
+// FMA chains (one chain of kh kw dependent FMAs per tile would wait on the FMA latency). KH and KW
+// are the kernel's size when known at compile time (3x3: fully unrolled, the weights stay in
+// registers and an input row loaded once serves up to three output rows), 0 otherwise. With
+// Skip, only the taps whose reads meet the image, for the R rows together (their union: the
+// extra taps read zeros). The geometry is read into locals and the function is not inlined:
 // inside the plane loop GCC ran out of registers and kept the tile loop's counters in memory.
-template <typename T, int64_t TW, bool Skip>
-[[gnu::noinline]] void correlate(const T* P, const Padded& pd, const Frame& f, const T* w, T bias,
-                                 T* out) {
-    const int64_t Ho = f.Ho, Wo = f.Wo, kh = f.kh, kw = f.kw, Wp = pd.Wp;
+template <typename T, int64_t TW, int64_t R, int64_t KH, int64_t KW, bool Skip>
+[[gnu::noinline]] void correlate_rows(const T* P, const Padded& pd, const Frame& f, const T* w,
+                                      T bias, T* out, int64_t i0, int64_t i1) {
+    const int64_t Wo = f.Wo, kh = KH ? KH : f.kh, kw = KW ? KW : f.kw, Wp = pd.Wp;
     const int64_t r0 = pd.r0, r1 = pd.r1, c0 = pd.c0, c1 = pd.c1;
-    for (int64_t i = 0; i < Ho; ++i) {
-        const Taps r = Skip ? taps(kh, i, 1, r0, r1) : Taps{0, kh};
+    for (int64_t i = i0; i < i1; i += R) {
+        const Taps rt = Skip ? taps(kh, i, R, r0, r1) : Taps{0, kh};
         for (int64_t j0 = 0; j0 < Wo; j0 += TW) {
             const int64_t n = std::min(TW, Wo - j0);
-            const Taps c = Skip ? taps(kw, j0, n, c0, c1) : Taps{0, kw};
-            T acc[TW];
-            for (int64_t j = 0; j < TW; ++j) acc[j] = bias;
-            for (int64_t ki = r.lo; ki < r.hi; ++ki) {
-                const T* row = P + (i + ki) * Wp + j0;
+            const Taps ct = Skip ? taps(kw, j0, n, c0, c1) : Taps{0, kw};
+            T acc[R][TW];
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t j = 0; j < TW; ++j) acc[r][j] = bias;
+            for (int64_t ki = rt.lo; ki < rt.hi; ++ki) {
+                const T* rows = P + (i + ki) * Wp + j0;
                 const T* wr = w + ki * kw;
-                for (int64_t kj = c.lo; kj < c.hi; ++kj) {
+                for (int64_t kj = ct.lo; kj < ct.hi; ++kj) {
                     const T wt = wr[kj];
+                    for (int64_t r = 0; r < R; ++r) {
+                        const T* row = rows + r * Wp + kj;
 #pragma omp simd
-                    for (int64_t j = 0; j < TW; ++j) acc[j] += wt * row[kj + j];
+                        for (int64_t j = 0; j < TW; ++j) acc[r][j] += wt * row[j];
+                    }
                 }
             }
             // Fixed-length loops, not a copy of n: GCC turns that into `rep movs`, which costs more
             // than the tile's FMAs at k = 3. The partial tile is a masked store.
-            T* o = out + i * Wo + j0;
-            if (n == TW)
-                for (int64_t j = 0; j < TW; ++j) o[j] = acc[j];
-            else
-                for (int64_t j = 0; j < TW; ++j)
-                    if (j < n) o[j] = acc[j];
+            for (int64_t r = 0; r < R; ++r) {
+                T* o = out + (i + r) * Wo + j0;
+                if (n == TW)
+                    for (int64_t j = 0; j < TW; ++j) o[j] = acc[r][j];
+                else
+                    for (int64_t j = 0; j < TW; ++j)
+                        if (j < n) o[j] = acc[r][j];
+            }
         }
     }
+}
+
+// Rows per pass: R accumulators of TW lanes within about 8 vector registers (4 for double at
+// TW = 16, where a tile is two vectors), the rest of the plane's rows one at a time.
+template <typename T, int64_t TW>
+constexpr int64_t kRowsPerPass = TW * sizeof(T) == 128 ? 4 : 8;
+
+// out [Ho, Wo] of one plane from its padded input P (see correlate_rows).
+template <typename T, int64_t TW, int64_t KH, int64_t KW, bool Skip>
+void correlate(const T* P, const Padded& pd, const Frame& f, const T* w, T bias, T* out) {
+    constexpr int64_t R = kRowsPerPass<T, TW>;
+    const int64_t blocked = f.Ho / R * R;
+    correlate_rows<T, TW, R, KH, KW, Skip>(P, pd, f, w, bias, out, 0, blocked);
+    if (blocked < f.Ho)
+        correlate_rows<T, TW, 1, KH, KW, Skip>(P, pd, f, w, bias, out, blocked, f.Ho);
 }
 
 // in [B, C, Hi, Wi] -> out [B, C, Ho, Wo] through the direct path.
@@ -179,8 +205,14 @@ void direct_planes(const T* in, const T* ws, bool flip, const T* bias, const Fra
     // Skipping taps costs per-tile bookkeeping; worth it where it drops a quarter of the FMAs (not
     // for 3x3 kernels, whose padding-only taps are a border row or column).
     const bool skip = 4 * direct_cost(f) < 3 * f.Ho * ((f.Wo + pd.tile - 1) / pd.tile) * K;
-    auto run = [&]<int64_t TW, bool Skip>(const T* P, const T* w, T b, T* o) {
-        correlate<T, TW, Skip>(P, pd, f, w, b, o);
+    const bool k3 = f.kh == 3 && f.kw == 3;
+    auto run = [&]<int64_t TW>(const T* P, const T* w, T b, T* o) {
+        if (k3)
+            correlate<T, TW, 3, 3, false>(P, pd, f, w, b, o);
+        else if (skip)
+            correlate<T, TW, 0, 0, true>(P, pd, f, w, b, o);
+        else
+            correlate<T, TW, 0, 0, false>(P, pd, f, w, b, o);
     };
     parallel_for(B * C, task_grain(f.nout() * K), [&](int64_t pb, int64_t pe) {
         T* P = scratch<T>(size_t(pd.size()));
@@ -198,11 +230,9 @@ void direct_planes(const T* in, const T* ws, bool flip, const T* bias, const Fra
             pd.fill(in + p * f.nin(), f, P);
             T* o = out + p * f.nout();
             if (pd.tile == 8)
-                skip ? run.template operator()<8, true>(P, w, b, o)
-                     : run.template operator()<8, false>(P, w, b, o);
+                run.template operator()<8>(P, w, b, o);
             else
-                skip ? run.template operator()<16, true>(P, w, b, o)
-                     : run.template operator()<16, false>(P, w, b, o);
+                run.template operator()<16>(P, w, b, o);
         }
     });
 }
@@ -222,19 +252,28 @@ void build_dense(const Frame& f, const Dense& d, const T* ws, bool flip, int64_t
                         ws[(c0 + u) * K + (flip ? K - 1 - t : t)];
 }
 
-// out[l] = bias[l] + sum_q M[q, l] in[q] for the n inputs of one channel group, in register lanes.
-template <typename T, int64_t L>
-void dense_apply(const T* M, const T* bias, const T* in, int64_t n, T* out, int64_t nout) {
-    T acc[L];
-    std::copy(bias, bias + L, acc);
+// out[l] = bias[l] + sum_q M[q, l] in[q] for the n inputs of one channel group, in register lanes,
+// for NB planes at once (strides `is` and `os` apart): NB independent FMA chains share each row of
+// M. Each output's terms are added in the same order whatever NB is.
+template <typename T, int64_t L, int64_t NB>
+void dense_apply(const T* M, const T* bias, const T* in, int64_t is, int64_t n, T* out, int64_t os,
+                 int64_t nout) {
+    T acc[NB][L];
+    for (int64_t b = 0; b < NB; ++b) std::copy(bias, bias + L, acc[b]);
     for (int64_t q = 0; q < n; ++q) {
-        const T v = in[q];
         const T* m = M + q * L;
+        for (int64_t b = 0; b < NB; ++b) {
+            const T v = in[b * is + q];
 #pragma omp simd
-        for (int64_t l = 0; l < L; ++l) acc[l] += m[l] * v;
+            for (int64_t l = 0; l < L; ++l) acc[b][l] += m[l] * v;
+        }
     }
-    std::copy(acc, acc + nout, out);
+    for (int64_t b = 0; b < NB; ++b) std::copy(acc[b], acc[b] + nout, out + b * os);
 }
+
+// Planes per pass of dense_apply (and outputs per pass of weight_dense): accumulators of L lanes
+// within about 8 float vectors.
+constexpr int64_t dense_batch(int64_t L) { return L <= 32 ? 4 : 2; }
 
 // False when some input is inf or NaN (0 * inf is NaN; any NaN makes the sum NaN).
 template <typename T>
@@ -286,27 +325,41 @@ void dense_planes(const T* in, const T* ws, bool flip, const T* bias, const Fram
                     std::fill(bias_lanes + u * nout, bias_lanes + (u + 1) * nout, bias[c0 + u]);
                 built = group;
             }
-            for (int64_t b = chunk * per_chunk; b < std::min(B, (chunk + 1) * per_chunk); ++b) {
-                const T* src = in + (b * C + c0) * nin;
-                T* dst = out + (b * C + c0) * nout;
-                if (!all_finite(src, g * nin)) {
-                    exact_group(f, ws, flip, bias, c0, g, src, dst);
-                    continue;
+            const int64_t b1 = std::min(B, (chunk + 1) * per_chunk);
+            auto apply = [&]<int64_t L>() {
+                constexpr int64_t NB = dense_batch(L);
+                const int64_t is = C * nin, os = C * nout;
+                int64_t b = chunk * per_chunk;
+                for (; b + NB <= b1; b += NB) {
+                    const T* src = in + (b * C + c0) * nin;
+                    bool finite = true;
+                    for (int64_t u = 0; u < NB; ++u) finite &= all_finite(src + u * is, g * nin);
+                    if (!finite) break;
+                    dense_apply<T, L, NB>(M, bias_lanes, src, is, g * nin,
+                                          out + (b * C + c0) * nout, os, g * nout);
                 }
-                switch (d.L) {
-                    case 16:
-                        dense_apply<T, 16>(M, bias_lanes, src, g * nin, dst, g * nout);
-                        break;
-                    case 32:
-                        dense_apply<T, 32>(M, bias_lanes, src, g * nin, dst, g * nout);
-                        break;
-                    case 48:
-                        dense_apply<T, 48>(M, bias_lanes, src, g * nin, dst, g * nout);
-                        break;
-                    default:
-                        dense_apply<T, 64>(M, bias_lanes, src, g * nin, dst, g * nout);
-                        break;
+                for (; b < b1; ++b) {  // the remainder, and planes near an inf or NaN
+                    const T* src = in + (b * C + c0) * nin;
+                    T* dst = out + (b * C + c0) * nout;
+                    if (all_finite(src, g * nin))
+                        dense_apply<T, L, 1>(M, bias_lanes, src, is, g * nin, dst, os, g * nout);
+                    else
+                        exact_group(f, ws, flip, bias, c0, g, src, dst);
                 }
+            };
+            switch (d.L) {
+                case 16:
+                    apply.template operator()<16>();
+                    break;
+                case 32:
+                    apply.template operator()<32>();
+                    break;
+                case 48:
+                    apply.template operator()<48>();
+                    break;
+                default:
+                    apply.template operator()<64>();
+                    break;
             }
         }
     });
@@ -323,24 +376,28 @@ void correlate_planes(const T* in, const T* ws, bool flip, const T* bias, const 
 
 // Weight gradient of one channel over planes [b0, b0 + nb), direct path: per plane, each tap keeps
 // TW partial sums in T (one FMA per tap and tile, as the forward), added into acc (double) at the
-// end of the plane. Scratch: P (padded x plane), one dy row padded to whole tiles, the lanes.
-template <typename T, int64_t TW>
+// end of the plane. KH and KW as in correlate_rows: for 3x3 the nine taps' sums are a local array
+// held in registers (nine independent FMA chains per tile), otherwise they live in `lanes`.
+// Scratch: P (padded x plane), one dy row padded to whole tiles, the lanes.
+template <typename T, int64_t TW, int64_t KH, int64_t KW>
 void weight_direct(const T* xs, const T* gs, const Frame& f, const Padded& pd, int64_t C, int64_t c,
                    int64_t b0, int64_t nb, T* P, T* grow, T* lanes, double* acc) {
-    const int64_t K = f.kh * f.kw;
+    const int64_t kh = KH ? KH : f.kh, kw = KW ? KW : f.kw, K = kh * kw;
+    T local[KH * KW > 0 ? KH * KW : 1][TW];
+    T* sums = KH * KW > 0 ? &local[0][0] : lanes;
     for (int64_t b = b0; b < b0 + nb; ++b) {
         const int64_t p = b * C + c;
         pd.fill(xs + p * f.nin(), f, P);
-        std::fill(lanes, lanes + K * TW, T(0));
+        for (int64_t k = 0; k < K * TW; ++k) sums[k] = T(0);
         for (int64_t i = 0; i < f.Ho; ++i) {
             std::copy(gs + p * f.nout() + i * f.Wo, gs + p * f.nout() + (i + 1) * f.Wo, grow);
-            const Taps r = pd.rows(f, i);
+            const Taps r = KH ? Taps{0, kh} : pd.rows(f, i);
             for (int64_t j0 = 0; j0 < f.Wo; j0 += TW) {
-                const Taps cl = pd.cols(f, j0, std::min(TW, f.Wo - j0));
+                const Taps cl = KW ? Taps{0, kw} : pd.cols(f, j0, std::min(TW, f.Wo - j0));
                 for (int64_t ki = r.lo; ki < r.hi; ++ki) {
                     const T* row = P + (i + ki) * pd.Wp + j0;
                     for (int64_t kj = cl.lo; kj < cl.hi; ++kj) {
-                        T* l = lanes + (ki * f.kw + kj) * TW;
+                        T* l = sums + (ki * kw + kj) * TW;
 #pragma omp simd
                         for (int64_t j = 0; j < TW; ++j) l[j] += grow[j0 + j] * row[kj + j];
                     }
@@ -348,8 +405,34 @@ void weight_direct(const T* xs, const T* gs, const Frame& f, const Padded& pd, i
             }
         }
         for (int64_t k = 0; k < K; ++k)
-            for (int64_t j = 0; j < TW; ++j) acc[k] += double(lanes[k * TW + j]);
+            for (int64_t j = 0; j < TW; ++j) acc[k] += double(sums[k * TW + j]);
     }
+}
+
+// Outputs [o0, o0 + OB) of weight_dense: OB independent FMA chains over the planes, each output's
+// terms in the same order whatever OB is.
+template <typename T, int64_t L, int64_t OB>
+void weight_dense_outputs(const T* gs, const Frame& f, int64_t C, int64_t c, int64_t b0, int64_t nb,
+                          const T* X, int64_t o0, double* acc) {
+    const int64_t nout = f.nout();
+    double sums[OB][L] = {};
+    for (int64_t s0 = 0; s0 < nb; s0 += kFlushPlanes) {
+        T part[OB][L] = {};
+        for (int64_t bi = s0; bi < std::min(nb, s0 + kFlushPlanes); ++bi) {
+            const T* g = gs + ((b0 + bi) * C + c) * nout + o0;
+            const T* x = X + bi * L;
+            for (int64_t u = 0; u < OB; ++u) {
+                const T gv = g[u];
+#pragma omp simd
+                for (int64_t l = 0; l < L; ++l) part[u][l] += gv * x[l];
+            }
+        }
+        for (int64_t u = 0; u < OB; ++u)
+            for (int64_t l = 0; l < L; ++l) sums[u][l] += double(part[u][l]);
+    }
+    for (int64_t u = 0; u < OB; ++u)
+        for (int64_t q = 0; q < f.nin(); ++q)
+            if (const int64_t t = f.tap(o0 + u, q); t >= 0) acc[t] += sums[u][q];
 }
 
 // Weight gradient of one channel over planes [b0, b0 + nb), dense path: for each output o, L lanes
@@ -364,21 +447,10 @@ void weight_dense(const T* xs, const T* gs, const Frame& f, int64_t C, int64_t c
         std::copy(x, x + nin, X + bi * L);
         std::fill(X + bi * L + nin, X + (bi + 1) * L, T(0));
     }
-    for (int64_t o = 0; o < nout; ++o) {
-        double sums[L] = {};
-        for (int64_t s0 = 0; s0 < nb; s0 += kFlushPlanes) {
-            T part[L] = {};
-            for (int64_t bi = s0; bi < std::min(nb, s0 + kFlushPlanes); ++bi) {
-                const T gv = gs[((b0 + bi) * C + c) * nout + o];
-                const T* x = X + bi * L;
-#pragma omp simd
-                for (int64_t l = 0; l < L; ++l) part[l] += gv * x[l];
-            }
-            for (int64_t l = 0; l < L; ++l) sums[l] += double(part[l]);
-        }
-        for (int64_t q = 0; q < nin; ++q)
-            if (const int64_t t = f.tap(o, q); t >= 0) acc[t] += sums[q];
-    }
+    constexpr int64_t OB = dense_batch(L);
+    int64_t o = 0;
+    for (; o + OB <= nout; o += OB) weight_dense_outputs<T, L, OB>(gs, f, C, c, b0, nb, X, o, acc);
+    for (; o < nout; ++o) weight_dense_outputs<T, L, 1>(gs, f, C, c, b0, nb, X, o, acc);
 }
 
 }  // namespace
@@ -407,6 +479,7 @@ void dwconv2d_bwd_weight(const Tensor& x, const Tensor& dy, const ConvGeom& g, T
     const Padded pd(f);
     const int64_t K = g.kh * g.kw, TW = pd.tile, Lx = round_up(f.nin(), kVec);
     const bool dense = use_dense(f) && Lx <= kMaxDenseLanes;
+    const bool k3 = g.kh == 3 && g.kw == 3;
     const int64_t chunks =
         std::clamp<int64_t>(kTasks / std::max<int64_t>(g.C, 1), 1, std::max<int64_t>(g.B, 1));
     const int64_t per_chunk = (g.B + chunks - 1) / chunks;
@@ -441,10 +514,17 @@ void dwconv2d_bwd_weight(const Tensor& x, const Tensor& dy, const ConvGeom& g, T
                             weight_dense<T, 64>(xs, gs, f, g.C, c, b0, nb, P, acc);
                             break;
                     }
-                } else if (TW == 8) {
-                    weight_direct<T, 8>(xs, gs, f, pd, g.C, c, b0, nb, P, grow, lanes, acc);
                 } else {
-                    weight_direct<T, 16>(xs, gs, f, pd, g.C, c, b0, nb, P, grow, lanes, acc);
+                    auto run = [&]<int64_t TW_, int64_t KH, int64_t KW>() {
+                        weight_direct<T, TW_, KH, KW>(xs, gs, f, pd, g.C, c, b0, nb, P, grow, lanes,
+                                                      acc);
+                    };
+                    if (TW == 8)
+                        k3 ? run.template operator()<8, 3, 3>()
+                           : run.template operator()<8, 0, 0>();
+                    else
+                        k3 ? run.template operator()<16, 3, 3>()
+                           : run.template operator()<16, 0, 0>();
                 }
             }
         });

@@ -1,8 +1,9 @@
 // The direct depthwise kernels on the narrow maps where they pick their small-map paths (a dense
 // per-channel matrix, several channels per vector; 8-wide tiles; taps that read only padding
-// skipped): forward, input and weight gradients against loops written here, for FCViT's 11x11 /
-// pad 5 and 3x3 / pad 1 and for paddings that put the image partly outside the kernel's reach;
-// results bitwise the same on 1 and 2 threads; an inf reaches only the outputs its kernel reaches.
+// skipped; several output rows per pass): forward, input and weight gradients against loops written
+// here, for FCViT's 11x11 / pad 5 and 3x3 / pad 1 and for paddings that put the image partly
+// outside the kernel's reach; results bitwise the same on 1 and 2 threads; an inf reaches only the
+// outputs its kernel reaches.
 #include <omp.h>
 
 #include <cmath>
@@ -72,6 +73,12 @@ const Geo kGeos[] = {
     {2, 3, 3, 5, 3, 0},    // no padding: 1x3 output
     {2, 3, 2, 3, 3, 3},    // padding beyond the kernel: dy reaches outside dx's frame
     {2, 3, 4, 4, 5, 4},    //
+    // Direct path, several output rows per pass: row counts that leave a remainder (8 rows per
+    // pass in float, 4 in double), a partial last tile, the unrolled 3x3 and the general kernel.
+    {2, 3, 11, 19, 3, 1},   //
+    {1, 2, 9, 65, 3, 1},    // Refiner's 65-wide rows
+    {2, 2, 17, 18, 11, 5},  // taps skipped for the rows of a pass together
+    {2, 2, 13, 16, 5, 2},   //
 };
 
 }  // namespace
@@ -98,9 +105,9 @@ TEST_CASE("depthwise conv2d on narrow maps: forward and both gradients equal the
 
 TEST_CASE("depthwise conv2d on narrow maps: the same bits on 1 and 2 threads") {
     // Large enough to be split over the threads on every path.
-    for (const Geo& g :
-         {Geo{8, 40, 4, 4, 11, 5}, Geo{8, 96, 2, 2, 11, 5}, Geo{8, 16, 8, 8, 11, 5},
-          Geo{8, 32, 16, 16, 11, 5}, Geo{8, 64, 8, 8, 3, 1}, Geo{8, 64, 4, 4, 3, 1}}) {
+    for (const Geo& g : {Geo{8, 40, 4, 4, 11, 5}, Geo{8, 96, 2, 2, 11, 5}, Geo{8, 16, 8, 8, 11, 5},
+                         Geo{8, 32, 16, 16, 11, 5}, Geo{8, 64, 8, 8, 3, 1}, Geo{8, 64, 4, 4, 3, 1},
+                         Geo{8, 16, 11, 19, 3, 1}}) {
         for (DType dt : {DType::F32, DType::F64}) {
             INFO("B ", g.B, " C ", g.C, " ", g.H, "x", g.W, " k ", g.k, " ", dtype_name(dt));
             auto run = [&](int threads) {
@@ -125,21 +132,22 @@ TEST_CASE("depthwise conv2d on narrow maps: the same bits on 1 and 2 threads") {
 
 TEST_CASE("depthwise conv2d on narrow maps: an inf reaches only the outputs its kernel reaches") {
     // 2x2 maps share vectors across channels; 4x4 ones with a 3x3 kernel see part of the map.
-    for (const Geo& g : {Geo{1, 4, 2, 2, 11, 5}, Geo{1, 2, 4, 4, 3, 1}}) {
+    // Several planes go through the dense path together: the inf's plane and its neighbours.
+    for (const Geo& g : {Geo{6, 4, 2, 2, 11, 5}, Geo{6, 2, 4, 4, 3, 1}}) {
         INFO(g.H, "x", g.W, " k ", g.k);
         Tensor x = uniform({g.B, g.C, g.H, g.W}, -1, 1, DType::F32, 31);
         Tensor w = uniform({g.C, 1, g.k, g.k}, -1, 1, DType::F32, 32);
         Tensor b = Tensor::zeros({g.C});
         std::vector<double> xv = x.to_vector();
-        xv[0] = INFINITY;  // channel 0, position (0, 0)
+        xv[0] = INFINITY;  // batch 0, channel 0, position (0, 0)
         x = Tensor::from_vector(xv, x.shape(), DType::F32);
         std::vector<double> y = conv2d(x, w, b, 1, g.p, g.C).to_vector();
         const Naive want = naive_depthwise(g, x, w, b, Tensor::zeros({g.B, g.C, g.Ho(), g.Wo()}));
         for (size_t o = 0; o < y.size(); ++o) {
             INFO("output ", o);
-            const int64_t c = int64_t(o) / (g.Ho() * g.Wo()), i = int64_t(o) / g.Wo() % g.Ho(),
+            const int64_t plane = int64_t(o) / (g.Ho() * g.Wo()), i = int64_t(o) / g.Wo() % g.Ho(),
                           j = int64_t(o) % g.Wo();
-            const bool reached = c == 0 && i <= g.p && j <= g.p;  // tap (p - i, p - j)
+            const bool reached = plane == 0 && i <= g.p && j <= g.p;  // tap (p - i, p - j)
             CHECK(std::isfinite(y[o]) == !reached);
             if (!reached) CHECK(y[o] == doctest::Approx(want.y[o]).epsilon(1e-5));
         }
