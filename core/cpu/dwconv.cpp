@@ -14,9 +14,12 @@
 // The path is the cheaper one by a count of vector FMAs per plane. The input gradient is the
 // forward's correlation with the flipped kernel over dy; the weight gradient accumulates products
 // of dy and shifted x per tap (direct) or per (output, input) pair folded into taps (dense).
+// The shared geometry is core/cpu/dwconv_frame.h, the dense path core/cpu/dwconv_dense.h.
 #include <algorithm>
 #include <vector>
 
+#include "core/cpu/dwconv_dense.h"
+#include "core/cpu/dwconv_frame.h"
 #include "core/cpu/loops.h"
 #include "core/kernels.h"
 
@@ -24,115 +27,7 @@ namespace vg::cpu {
 
 namespace {
 
-constexpr int64_t kVec = 16;  // lanes of one AVX-512 float vector, the unit of the cost model
-constexpr int64_t kMaxTaps = kMaxDepthwiseKernel * kMaxDepthwiseKernel;
-constexpr int64_t kMaxDenseLanes = 64;         // dense accumulators: at most four float vectors
-constexpr int64_t kMaxDenseEntries = 64 * 64;  // a dense matrix stays in L1 (16 KiB in float)
-constexpr int64_t kFlushPlanes = 16;  // dense weight gradient: planes summed in T before double
-
-// Work is split into at most this many (channel (group), batch chunk) tasks; the chunking depends
-// on the shape only, and partial weight-gradient sums are combined in a fixed order.
-constexpr int64_t kTasks = 64;
-
-int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
-
-// Per-thread scratch, grown on demand and then reused (no allocation in the steady state).
-template <typename T>
-T* scratch(size_t n) {
-    thread_local std::vector<T> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-}
-
-// One plane's correlation: out[i, j] = sum_{ki, kj} w[ki, kj] in[i + ki - oh, j + kj - ow], with
-// `in` [Hi, Wi] read as 0 outside. Forward: in = x, (oh, ow) = (ph, pw). Input gradient: in = dy,
-// the flipped kernel, (oh, ow) = (kh - 1 - ph, kw - 1 - pw).
-struct Frame {
-    int64_t Hi, Wi, Ho, Wo, kh, kw, oh, ow;
-    int64_t nin() const { return Hi * Wi; }
-    int64_t nout() const { return Ho * Wo; }
-    // The tap linking output o and input q (row-major indices), or -1 when none does.
-    int64_t tap(int64_t o, int64_t q) const {
-        const int64_t ki = q / Wi + oh - o / Wo, kj = q % Wi + ow - o % Wo;
-        return ki >= 0 && ki < kh && kj >= 0 && kj < kw ? ki * kw + kj : -1;
-    }
-};
-
-Frame forward_frame(const ConvGeom& g) {
-    return {g.H, g.W, g.Ho(), g.Wo(), g.kh, g.kw, g.ph, g.pw};
-}
-
-Frame input_grad_frame(const ConvGeom& g) {
-    return {g.Ho(), g.Wo(), g.H, g.W, g.kh, g.kw, g.kh - 1 - g.ph, g.kw - 1 - g.pw};
-}
-
-// Taps [lo, hi) of a k-wide kernel whose reads [at + t, at + t + n) meet the image at [w0, w1).
-struct Taps {
-    int64_t lo, hi;
-};
-Taps taps(int64_t k, int64_t at, int64_t n, int64_t w0, int64_t w1) {
-    return {std::max<int64_t>(0, w0 - at - n + 1), std::min<int64_t>(k, w1 - at)};
-}
-
-// The direct path's scratch plane [Hp, Wp]: whole tiles plus the kernel's reach, so a tile never
-// reads past its row. The image occupies rows [r0, r1) and columns [c0, c1); the rest is zero.
-struct Padded {
-    int64_t tile, Hp, Wp, r0, r1, c0, c1;
-    explicit Padded(const Frame& f)
-        : tile(f.Wo <= 8 ? 8 : 16),
-          Hp(f.Ho + f.kh - 1),
-          Wp(round_up(f.Wo, tile) + f.kw - 1),
-          r0(std::clamp<int64_t>(f.oh, 0, Hp)),
-          r1(std::clamp<int64_t>(f.oh + f.Hi, r0, Hp)),
-          c0(std::clamp<int64_t>(f.ow, 0, Wp)),
-          c1(std::clamp<int64_t>(f.ow + f.Wi, c0, Wp)) {}
-    int64_t size() const { return Hp * Wp; }
-    // Copies one input plane into the image window of P (whose border was zeroed before).
-    template <typename T>
-    void fill(const T* src, const Frame& f, T* P) const {
-        for (int64_t r = r0; r < r1; ++r) {
-            const T* s = src + (r - f.oh) * f.Wi - f.ow;
-            std::copy(s + c0, s + c1, P + r * Wp + c0);
-        }
-    }
-    Taps rows(const Frame& f, int64_t i) const { return taps(f.kh, i, 1, r0, r1); }
-    Taps cols(const Frame& f, int64_t j0, int64_t n) const { return taps(f.kw, j0, n, c0, c1); }
-};
-
-// Vector FMAs per plane of the direct path (an 8-wide tile costs as much as a 16-wide one).
-int64_t direct_cost(const Frame& f) {
-    const Padded pd(f);
-    int64_t cost = 0;
-    for (int64_t i = 0; i < f.Ho; ++i) {
-        const Taps r = pd.rows(f, i);
-        for (int64_t j0 = 0; j0 < f.Wo; j0 += pd.tile) {
-            const Taps c = pd.cols(f, j0, std::min(pd.tile, f.Wo - j0));
-            cost += std::max<int64_t>(0, r.hi - r.lo) * std::max<int64_t>(0, c.hi - c.lo);
-        }
-    }
-    return cost;
-}
-
-// The dense path's layout: G planes of consecutive channels share one accumulator of L lanes.
-struct Dense {
-    int64_t G, L;
-    explicit Dense(const Frame& f)
-        : G(std::max<int64_t>(1, kVec / f.nout())), L(round_up(G * f.nout(), kVec)) {}
-    bool fits(const Frame& f) const {
-        return L <= kMaxDenseLanes && G * f.nin() * L <= kMaxDenseEntries;
-    }
-    int64_t matrix_size(const Frame& f) const { return G * f.nin() * L; }
-};
-
-// Dense when it fits and needs fewer vector FMAs per plane (nin of L lanes, shared by G planes).
-bool use_dense(const Frame& f) {
-    const Dense d(f);
-    return d.fits(f) && f.nin() * (d.L / kVec) < direct_cost(f) * d.G;
-}
-
-int64_t task_grain(int64_t work_per_task) {
-    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_task, 1));
-}
+using namespace dwconv;  // the shared geometry and the dense path
 
 // Rows [i0, i1) (a multiple of R) of out [Ho, Wo] of one plane from its padded input P, in tiles
 // of TW columns, R output rows per pass: each tap is one weight broadcast feeding R independent
@@ -237,134 +132,6 @@ void direct_planes(const T* in, const T* ws, bool flip, const T* bias, const Fra
     });
 }
 
-// M [G nin, L] for channels [c0, c0 + g): row u nin + q, lane u nout + o holds the weight linking
-// input q and output o of channel c0 + u. Lanes of other channels are 0 (block-diagonal).
-template <typename T>
-void build_dense(const Frame& f, const Dense& d, const T* ws, bool flip, int64_t c0, int64_t g,
-                 T* M) {
-    const int64_t K = f.kh * f.kw, nin = f.nin(), nout = f.nout();
-    std::fill(M, M + d.matrix_size(f), T(0));
-    for (int64_t u = 0; u < g; ++u)
-        for (int64_t q = 0; q < nin; ++q)
-            for (int64_t o = 0; o < nout; ++o)
-                if (const int64_t t = f.tap(o, q); t >= 0)
-                    M[(u * nin + q) * d.L + u * nout + o] =
-                        ws[(c0 + u) * K + (flip ? K - 1 - t : t)];
-}
-
-// out[l] = bias[l] + sum_q M[q, l] in[q] for the n inputs of one channel group, in register lanes,
-// for NB planes at once (strides `is` and `os` apart): NB independent FMA chains share each row of
-// M. Each output's terms are added in the same order whatever NB is.
-template <typename T, int64_t L, int64_t NB>
-void dense_apply(const T* M, const T* bias, const T* in, int64_t is, int64_t n, T* out, int64_t os,
-                 int64_t nout) {
-    T acc[NB][L];
-    for (int64_t b = 0; b < NB; ++b) std::copy(bias, bias + L, acc[b]);
-    for (int64_t q = 0; q < n; ++q) {
-        const T* m = M + q * L;
-        for (int64_t b = 0; b < NB; ++b) {
-            const T v = in[b * is + q];
-#pragma omp simd
-            for (int64_t l = 0; l < L; ++l) acc[b][l] += m[l] * v;
-        }
-    }
-    for (int64_t b = 0; b < NB; ++b) std::copy(acc[b], acc[b] + nout, out + b * os);
-}
-
-// Planes per pass of dense_apply (and outputs per pass of weight_dense): accumulators of L lanes
-// within about 8 float vectors.
-constexpr int64_t dense_batch(int64_t L) { return L <= 32 ? 4 : 2; }
-
-// False when some input is inf or NaN (0 * inf is NaN; any NaN makes the sum NaN).
-template <typename T>
-bool all_finite(const T* v, int64_t n) {
-    T probe = 0;
-#pragma omp simd reduction(+ : probe)
-    for (int64_t i = 0; i < n; ++i) probe += v[i] * T(0);
-    return probe == T(0);
-}
-
-// The dense sums without the matrix's structural zeros, for a channel group holding an inf or NaN:
-// a non-finite input reaches only the outputs its kernel reaches, as on the direct path, instead
-// of turning the whole group into NaN through 0 * inf. Same order of terms as dense_apply.
-template <typename T>
-void exact_group(const Frame& f, const T* ws, bool flip, const T* bias, int64_t c0, int64_t g,
-                 const T* in, T* out) {
-    const int64_t K = f.kh * f.kw, nin = f.nin(), nout = f.nout();
-    for (int64_t u = 0; u < g; ++u)
-        for (int64_t o = 0; o < nout; ++o) {
-            T acc = bias ? bias[c0 + u] : T(0);
-            for (int64_t q = 0; q < nin; ++q)
-                if (const int64_t t = f.tap(o, q); t >= 0)
-                    acc += ws[(c0 + u) * K + (flip ? K - 1 - t : t)] * in[u * nin + q];
-            out[u * nout + o] = acc;
-        }
-}
-
-// in [B, C, Hi, Wi] -> out [B, C, Ho, Wo] through the dense path. Tasks are (channel group, batch
-// chunk) pairs, group-major, so a thread builds each group's matrix once.
-template <typename T>
-void dense_planes(const T* in, const T* ws, bool flip, const T* bias, const Frame& f, int64_t B,
-                  int64_t C, T* out) {
-    const Dense d(f);
-    const int64_t nin = f.nin(), nout = f.nout(), msize = d.matrix_size(f);
-    const int64_t groups = (C + d.G - 1) / d.G;
-    const int64_t chunks = std::clamp<int64_t>(kTasks / groups, 1, std::max<int64_t>(B, 1));
-    const int64_t per_chunk = (B + chunks - 1) / chunks;
-    parallel_for(groups * chunks, task_grain(per_chunk * msize), [&](int64_t tb, int64_t te) {
-        T* M = scratch<T>(size_t(msize + d.L));
-        T* bias_lanes = M + msize;
-        int64_t built = -1;
-        for (int64_t t = tb; t < te; ++t) {
-            const int64_t group = t / chunks, chunk = t % chunks;
-            const int64_t c0 = group * d.G, g = std::min(d.G, C - c0);
-            if (group != built) {
-                build_dense(f, d, ws, flip, c0, g, M);
-                std::fill(bias_lanes, bias_lanes + d.L, T(0));
-                for (int64_t u = 0; u < g && bias; ++u)
-                    std::fill(bias_lanes + u * nout, bias_lanes + (u + 1) * nout, bias[c0 + u]);
-                built = group;
-            }
-            const int64_t b1 = std::min(B, (chunk + 1) * per_chunk);
-            auto apply = [&]<int64_t L>() {
-                constexpr int64_t NB = dense_batch(L);
-                const int64_t is = C * nin, os = C * nout;
-                int64_t b = chunk * per_chunk;
-                for (; b + NB <= b1; b += NB) {
-                    const T* src = in + (b * C + c0) * nin;
-                    bool finite = true;
-                    for (int64_t u = 0; u < NB; ++u) finite &= all_finite(src + u * is, g * nin);
-                    if (!finite) break;
-                    dense_apply<T, L, NB>(M, bias_lanes, src, is, g * nin,
-                                          out + (b * C + c0) * nout, os, g * nout);
-                }
-                for (; b < b1; ++b) {  // the remainder, and planes near an inf or NaN
-                    const T* src = in + (b * C + c0) * nin;
-                    T* dst = out + (b * C + c0) * nout;
-                    if (all_finite(src, g * nin))
-                        dense_apply<T, L, 1>(M, bias_lanes, src, is, g * nin, dst, os, g * nout);
-                    else
-                        exact_group(f, ws, flip, bias, c0, g, src, dst);
-                }
-            };
-            switch (d.L) {
-                case 16:
-                    apply.template operator()<16>();
-                    break;
-                case 32:
-                    apply.template operator()<32>();
-                    break;
-                case 48:
-                    apply.template operator()<48>();
-                    break;
-                default:
-                    apply.template operator()<64>();
-                    break;
-            }
-        }
-    });
-}
-
 template <typename T>
 void correlate_planes(const T* in, const T* ws, bool flip, const T* bias, const Frame& f, int64_t B,
                       int64_t C, T* out) {
@@ -407,50 +174,6 @@ void weight_direct(const T* xs, const T* gs, const Frame& f, const Padded& pd, i
         for (int64_t k = 0; k < K; ++k)
             for (int64_t j = 0; j < TW; ++j) acc[k] += double(sums[k * TW + j]);
     }
-}
-
-// Outputs [o0, o0 + OB) of weight_dense: OB independent FMA chains over the planes, each output's
-// terms in the same order whatever OB is.
-template <typename T, int64_t L, int64_t OB>
-void weight_dense_outputs(const T* gs, const Frame& f, int64_t C, int64_t c, int64_t b0, int64_t nb,
-                          const T* X, int64_t o0, double* acc) {
-    const int64_t nout = f.nout();
-    double sums[OB][L] = {};
-    for (int64_t s0 = 0; s0 < nb; s0 += kFlushPlanes) {
-        T part[OB][L] = {};
-        for (int64_t bi = s0; bi < std::min(nb, s0 + kFlushPlanes); ++bi) {
-            const T* g = gs + ((b0 + bi) * C + c) * nout + o0;
-            const T* x = X + bi * L;
-            for (int64_t u = 0; u < OB; ++u) {
-                const T gv = g[u];
-#pragma omp simd
-                for (int64_t l = 0; l < L; ++l) part[u][l] += gv * x[l];
-            }
-        }
-        for (int64_t u = 0; u < OB; ++u)
-            for (int64_t l = 0; l < L; ++l) sums[u][l] += double(part[u][l]);
-    }
-    for (int64_t u = 0; u < OB; ++u)
-        for (int64_t q = 0; q < f.nin(); ++q)
-            if (const int64_t t = f.tap(o0 + u, q); t >= 0) acc[t] += sums[u][q];
-}
-
-// Weight gradient of one channel over planes [b0, b0 + nb), dense path: for each output o, L lanes
-// accumulate dy[o] x[q] over the planes (in T for kFlushPlanes planes, then in double), and each
-// (o, q) pair linked by a tap is added into that tap. X: the planes' x, each padded to L lanes.
-template <typename T, int64_t L>
-void weight_dense(const T* xs, const T* gs, const Frame& f, int64_t C, int64_t c, int64_t b0,
-                  int64_t nb, T* X, double* acc) {
-    const int64_t nin = f.nin(), nout = f.nout();
-    for (int64_t bi = 0; bi < nb; ++bi) {
-        const T* x = xs + ((b0 + bi) * C + c) * nin;
-        std::copy(x, x + nin, X + bi * L);
-        std::fill(X + bi * L + nin, X + (bi + 1) * L, T(0));
-    }
-    constexpr int64_t OB = dense_batch(L);
-    int64_t o = 0;
-    for (; o + OB <= nout; o += OB) weight_dense_outputs<T, L, OB>(gs, f, C, c, b0, nb, X, o, acc);
-    for (; o < nout; ++o) weight_dense_outputs<T, L, 1>(gs, f, C, c, b0, nb, X, o, acc);
 }
 
 }  // namespace
