@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/cpu/loops.h"
+#include "core/cpu/norm_buffers.h"
 #include "core/kernels.h"
 
 namespace vg::cpu {
@@ -31,12 +32,7 @@ void groupnorm_fwd(const Tensor& x, const Tensor& w, const Tensor& b, int64_t gr
                    Tensor& y, Tensor& mean, Tensor& rstd) {
     const Dims d = dims_of(x, groups);
     dispatch_float(x.dtype(), "group_norm", [&]<typename T>() {
-        const T* xs = x.data<T>();
-        const T* ws = w.defined() ? w.data<T>() : nullptr;
-        const T* bs = b.defined() ? b.data<T>() : nullptr;
-        T* ys = y.data<T>();
-        T* ms = mean.data<T>();
-        T* rs = rstd.data<T>();
+        const auto [xs, ws, bs, ys, ms, rs] = norm_forward_buffers<T>(x, w, b, y, mean, rstd);
         parallel_for(d.B * d.G, grain_for(d.M), [&](int64_t rb, int64_t re) {
             for (int64_t r = rb; r < re; ++r) {
                 const T* xr = xs + r * d.M;

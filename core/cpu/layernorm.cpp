@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/cpu/loops.h"
+#include "core/cpu/norm_buffers.h"
 #include "core/kernels.h"
 
 namespace vg::cpu {
@@ -21,12 +22,7 @@ void layernorm_fwd(const Tensor& x, const Tensor& w, const Tensor& b, double eps
     int64_t C = x.shape().back();
     int64_t R = C ? x.numel() / C : 0;
     dispatch_float(x.dtype(), "layer_norm", [&]<typename T>() {
-        const T* xs = x.data<T>();
-        const T* ws = w.defined() ? w.data<T>() : nullptr;
-        const T* bs = b.defined() ? b.data<T>() : nullptr;
-        T* ys = y.data<T>();
-        T* ms = mean.data<T>();
-        T* rs = rstd.data<T>();
+        const auto [xs, ws, bs, ys, ms, rs] = norm_forward_buffers<T>(x, w, b, y, mean, rstd);
         parallel_for(R, row_grain(C), [&](int64_t rb, int64_t re) {
             for (int64_t r = rb; r < re; ++r) {
                 const T* xr = xs + r * C;
