@@ -136,7 +136,7 @@ int64_t fcvit_parameters(const ModelConfig& c) {
     int64_t n = conv_bn(c.in_chans, w[0], kStemKernel);
     for (int64_t s = 0; s < kStages; ++s) {
         const int64_t C = w[size_t(s)], R = C * c.fcvit_mlp_ratios[size_t(s)];
-        const int64_t h = std::max<int64_t>(C / 8, 16), k = c.fcvit_kernel, r = C / 8;
+        const int64_t h = nn::fcvit_bottleneck_width(C), k = c.fcvit_kernel, r = C / 8;
         const int64_t gc = (C * 2 * r + 2 * r) + (r * C + C) + 2 * c.num_heads;
         const int64_t round = gc + (C * k * k + C) /* dw */ + (C * h + h) + (h * C + C) /* pw */;
         const int64_t channel = (C * R + R) + (R * 9 + R) + (R * C + C);
@@ -155,7 +155,7 @@ int64_t fcvit_flops(const ModelConfig& c) {
     int64_t macs = c.in_chans * kStemKernel * kStemKernel * w[0] * side * side;
     for (int64_t s = 0; s < kStages; ++s) {
         const int64_t C = w[size_t(s)], R = C * c.fcvit_mlp_ratios[size_t(s)], N = side * side;
-        const int64_t h = std::max<int64_t>(C / 8, 16), k = c.fcvit_kernel, r = C / 8;
+        const int64_t h = nn::fcvit_bottleneck_width(C), k = c.fcvit_kernel, r = C / 8;
         const int64_t gc = C * N /* similarities */ + C * 2 * r + r * C /* fc1, fc2 */;
         const int64_t round = gc + C * k * k * N + 2 * C * h * N;
         const int64_t channel = 2 * C * R * N + R * 9 * N;

@@ -1,8 +1,6 @@
 // FCViT's token and channel mixers.
 #include "nn/fcvit_mixers.h"
 
-#include <algorithm>
-
 #include "autograd/ops.h"
 #include "nn/init.h"
 
@@ -25,7 +23,7 @@ Tensor PointwiseBottleneck::forward(const Tensor& x) const {
 }
 
 TokenMixer::TokenMixer(int64_t d, int64_t kernel, int64_t gc_groups)
-    : dim(d), hidden(std::max<int64_t>(d / 8, 16)) {
+    : dim(d), hidden(fcvit_bottleneck_width(d)) {
     if (kernel <= 0 || kernel % 2 == 0)
         fail("TokenMixer", "the depthwise kernel must be odd and positive, got {}", kernel);
     gc1 = register_module("gc1", std::make_shared<GlobalContext>(d, gc_groups));

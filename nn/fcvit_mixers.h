@@ -17,6 +17,11 @@
 
 namespace vg::nn {
 
+// The token mixer's 1 x 1 bottleneck width for C channels: max(C / 8, 16).
+constexpr int64_t fcvit_bottleneck_width(int64_t channels) {
+    return channels / 8 > 16 ? channels / 8 : 16;
+}
+
 // A conv initialised as FCViT does (the fan-out normal above).
 std::shared_ptr<Conv2d> fcvit_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
                                    int64_t padding = 0, int64_t groups = 1);

@@ -30,6 +30,11 @@ Tensor rel_indices(int64_t n, DType dtype, Device device) {
 
 namespace {
 
+// The distance in patches between positions i and j (row-major) of an S x S grid.
+double grid_distance(int64_t i, int64_t j, int64_t S) {
+    return std::hypot(double(j % S - i % S), double(j / S - i / S));
+}
+
 // Per image and head of `attn_in` ([B, H, T, T] or [H, T, T]; the class token's row and column
 // dropped when has_cls): f(sum_ij A_ij ||delta_ij||, sum_ij |A_ij| ||delta_ij||, sum_ij |A_ij|),
 // averaged over the images.
@@ -45,8 +50,7 @@ std::vector<double> distance_weighted(const char* op, const Tensor& attn_in, boo
     const int64_t B = a.size(0), H = a.size(1), N = a.size(2), S = grid_side(N, op);
     std::vector<double> dist(size_t(N * N));
     for (int64_t i = 0; i < N; ++i)
-        for (int64_t j = 0; j < N; ++j)
-            dist[size_t(i * N + j)] = std::hypot(double(j % S - i % S), double(j / S - i / S));
+        for (int64_t j = 0; j < N; ++j) dist[size_t(i * N + j)] = grid_distance(i, j, S);
     std::vector<double> vals = a.contiguous().to_vector();
     std::vector<double> out(size_t(H), 0.0);
     for (int64_t b = 0; b < B; ++b)
@@ -87,8 +91,7 @@ std::vector<double> context_nonlocality(const Tensor& maps) {
     // dbar_j: the mean distance from the N positions (the queries) to position j.
     std::vector<double> dbar(size_t(N), 0.0);
     for (int64_t j = 0; j < N; ++j) {
-        for (int64_t i = 0; i < N; ++i)
-            dbar[size_t(j)] += std::hypot(double(j % S - i % S), double(j / S - i / S));
+        for (int64_t i = 0; i < N; ++i) dbar[size_t(j)] += grid_distance(i, j, S);
         dbar[size_t(j)] /= double(N);
     }
     std::vector<double> vals = a.contiguous().to_vector();

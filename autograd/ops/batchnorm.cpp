@@ -2,22 +2,11 @@
 // eval, with PyTorch's running-average update. The kernels see x as [B, C, S].
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "autograd/ops/channel_vector.h"
 #include "autograd/record.h"
 #include "core/dispatch.h"
 
 namespace vg {
-
-namespace {
-
-void check_channel_vector(const Tensor& x, const Tensor& t, int64_t C, const char* what) {
-    if (!t.defined()) return;
-    check_same_device("batch_norm", {&x, &t});
-    check_same_dtype("batch_norm", {&x, &t});
-    if (t.dim() != 1 || t.shape()[0] != C)
-        fail("batch_norm", "{} must be [{}] for input {}, got {}", what, C, x.desc(), t.desc());
-}
-
-}  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum, double eps) {
@@ -28,10 +17,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     const int64_t B = x.shape()[0], C = x.shape()[1];
     int64_t S = 1;
     for (int d = 2; d < x.dim(); ++d) S *= x.shape()[d];
-    check_channel_vector(x, weight, C, "weight");
-    check_channel_vector(x, bias, C, "bias");
-    check_channel_vector(x, running_mean, C, "running_mean");
-    check_channel_vector(x, running_var, C, "running_var");
+    check_channel_vector("batch_norm", x, weight, C, "weight");
+    check_channel_vector("batch_norm", x, bias, C, "bias");
+    check_channel_vector("batch_norm", x, running_mean, C, "running_mean");
+    check_channel_vector("batch_norm", x, running_var, C, "running_var");
     if (running_mean.defined() != running_var.defined())
         fail("batch_norm", "running_mean and running_var must be given together");
     if (!(momentum >= 0 && momentum <= 1))

@@ -4,6 +4,7 @@
 // [B, C, S].
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "autograd/ops/channel_vector.h"
 #include "autograd/record.h"
 #include "core/dispatch.h"
 
@@ -20,14 +21,8 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
         fail("group_norm", "num_groups must be a positive divisor of the {} channels of {}, got {}",
              C, x.desc(), num_groups);
     if (!(eps >= 0)) fail("group_norm", "eps must be non-negative, got {}", eps);
-    for (const Tensor* p : {&weight, &bias}) {
-        if (!p->defined()) continue;
-        check_same_device("group_norm", {&x, p});
-        check_same_dtype("group_norm", {&x, p});
-        if (p->dim() != 1 || p->shape()[0] != C)
-            fail("group_norm", "{} must be [{}] for input {}, got {}",
-                 p == &weight ? "weight" : "bias", C, x.desc(), p->desc());
-    }
+    check_channel_vector("group_norm", x, weight, C, "weight");
+    check_channel_vector("group_norm", x, bias, C, "bias");
     int64_t S = 1;
     for (int d = 2; d < x.dim(); ++d) S *= x.shape()[d];
     Tensor x3 = x.detach().contiguous().view({B, C, S});
