@@ -6,7 +6,6 @@
 // a distribution: the figure draws |s-hat|, and the non-locality is the |s-hat|-weighted mean
 // distance from every position to the positions that take the context (nn::context_nonlocality),
 // which is the uniform value (4.1365 on 8 x 8) where |s-hat| is flat.
-#include "autograd/grad_mode.h"
 #include "models/fcvit.h"
 #include "train/probe/map_provider.h"
 
@@ -14,35 +13,33 @@ namespace vg::probe {
 
 namespace {
 
-class FCViTMaps : public MapProvider {
+class FCViTMaps : public ForwardMapProvider {
   public:
     const char* name() const override { return "FCViT"; }
     bool handles(const models::VisionModel& m) const override {
         return dynamic_cast<const models::FCViT*>(&m) != nullptr;
     }
-    int64_t figure_images(const models::VisionModel&) const override { return 100; }
 
-    std::vector<LayerMaps> layer_maps(const models::VisionModel& m, const Tensor& images,
-                                      MapInput input) const override {
-        if (input != MapInput::Activations)
-            fail("layer_maps",
-                 "'{}': only the activations input applies to FCViT (it has no patch tokens "
-                 "that an attention layer reads)",
-                 m.config().name);
-        NoGradGuard no_grad;
-        models::ModelInternals in;
-        m.forward(images, &in);
+  protected:
+    const char* why_activations_only() const override {
+        return "it has no patch tokens that an attention layer reads";
+    }
+    std::vector<LayerMaps> layers(const models::VisionModel&,
+                                  const models::ModelInternals& in) const override {
         std::vector<LayerMaps> out(in.contexts.size());
         for (size_t i = 0; i < in.contexts.size(); ++i) {
             const Tensor& s = in.contexts[i].similarity;  // [B, G, H, W]
             const int64_t B = s.size(0), G = s.size(1), N = s.size(2) * s.size(3);
-            LayerMaps& l = out[i];
+            out[i].maps = s.reshape({B, G, 1, N}).expand({B, G, N, N});
+        }
+        return out;
+    }
+    void describe(const models::VisionModel&, std::vector<LayerMaps>& layers) const override {
+        for (LayerMaps& l : layers) {
             l.kind = "GC";
-            l.maps = s.reshape({B, G, 1, N}).expand({B, G, N, N});
             l.distributions = false;
             l.query_independent = true;
         }
-        return out;
     }
 };
 

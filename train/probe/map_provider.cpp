@@ -86,10 +86,16 @@ std::vector<LayerMaps> ForwardMapProvider::layer_maps(const models::VisionModel&
     NoGradGuard no_grad;
     models::ModelInternals in;
     m.forward(images, &in);
+    std::vector<LayerMaps> out = layers(m, in);
+    describe(m, out);
+    return out;
+}
+
+std::vector<LayerMaps> ForwardMapProvider::layers(const models::VisionModel& m,
+                                                  const models::ModelInternals& in) const {
     std::vector<LayerMaps> out(in.blocks.size());
     for (size_t i = 0; i < in.blocks.size(); ++i)
         set_patch_maps(out[i], in.blocks[i], m.config().num_patches(), i);
-    describe(m, out);
     return out;
 }
 

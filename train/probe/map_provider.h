@@ -56,10 +56,11 @@ class MapProvider {
     virtual int64_t figure_images(const models::VisionModel& model) const = 0;
 };
 
-// A provider for models whose forward(x, &internals) hands back every block's maps with any
-// non-patch tokens first, and that support only the activations input: it runs the forward,
-// cuts out the patch blocks (set_patch_maps) and lets the architecture name the layers. Maps
-// are averaged over 100 images in figures (no gate to single one image out; ConViT Fig. 15).
+// A provider for models that support only the activations input and hand back their maps from
+// forward(x, &internals): it runs the forward, takes the layers' maps from the internals (by
+// default every block's maps with any non-patch tokens first, cut out by set_patch_maps) and
+// lets the architecture name the layers. Maps are averaged over 100 images in figures (no gate
+// to single one image out; ConViT Fig. 15).
 class ForwardMapProvider : public MapProvider {
   public:
     int64_t figure_images(const models::VisionModel&) const override { return 100; }
@@ -67,6 +68,9 @@ class ForwardMapProvider : public MapProvider {
                                       MapInput input) const override;
 
   protected:
+    // Each layer's maps from one forward's internals.
+    virtual std::vector<LayerMaps> layers(const models::VisionModel& model,
+                                          const models::ModelInternals& internals) const;
     // Sets each layer's kind (and `distributions`, when not all rows are distributions).
     virtual void describe(const models::VisionModel& model,
                           std::vector<LayerMaps>& layers) const = 0;
