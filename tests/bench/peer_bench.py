@@ -4,9 +4,12 @@
 as JSON with the same fields.
 
 The models are the independent ConViT / DeiT definitions of tests/reference/make_reference.py
-(written from the papers, timm's structure and parameter names). Their GPSA computes the positional
-attention once per forward ([1, H, N, N]), as vitgrad does, not per image as the official ConViT
-code does. The Refiner configurations (*_refiner) refine every MHSA block's attention maps with
+(written from the papers, timm's structure and parameter names), written the way timm writes its
+attention for speed: q scaled before q k^T, qkv.unbind, the GPSA relative-position table cached
+and its normalisation in place. Their GPSA computes the positional attention once per forward
+([1, H, N, N]), as vitgrad does, not per image as the official ConViT code does; against the
+official ConViT code and timm's VisionTransformer see docs/benchmarks.md ("The PyTorch peer
+against the official code"). The Refiner configurations (*_refiner) refine every MHSA block's attention maps with
 the DLA of tests/reference/make_refiner_reference.py (nn.Conv2d, nn.BatchNorm2d in training mode).
 FCViT (fcvit_*) is the released model as tests/reference/make_fcvit_reference.py writes it.
 

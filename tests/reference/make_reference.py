@@ -51,9 +51,10 @@ class Attention(nn.Module):
 
     def forward(self, x):
         B, T, C = x.shape
-        qkv = self.qkv(x).reshape(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        a = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        q, k, v = self.qkv(x).reshape(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        # Scaling q rather than the scores (as timm's Attention does) is the same product, touches
+        # T x d instead of T x T numbers, and leaves q contiguous for the batched matmul.
+        a = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
         return self.proj((a @ v).transpose(1, 2).reshape(B, T, C))
 
 
@@ -79,6 +80,16 @@ class GPSA(nn.Module):
         self.pos_proj = nn.Linear(3, heads)
         self.gating_param = nn.Parameter(torch.ones(heads))
         self.locality_strength = locality_strength
+        self.rel = None  # rel_indices(N) in the input's dtype and device, built on first use
+
+    def rel_indices_like(self, n, x):
+        """The [N, N, 3] table is a constant of the grid: built once (as timm's GPSA caches it),
+        rebuilt only when N, the dtype or the device changes. A plain attribute, not a buffer, so
+        the state dict holds only the parameters."""
+        r = self.rel
+        if r is None or r.shape[0] != n or r.dtype != x.dtype or r.device != x.device:
+            self.rel = r = rel_indices(n).to(x)
+        return r
 
     def local_init(self):
         with torch.no_grad():
@@ -93,12 +104,13 @@ class GPSA(nn.Module):
 
     def forward(self, x):
         B, N, C = x.shape
-        qk = self.qk(x).reshape(B, N, 2, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        content = ((qk[0] @ qk[1].transpose(-2, -1)) * self.scale).softmax(dim=-1)
-        pos = self.pos_proj(rel_indices(N).to(x)).permute(2, 0, 1).softmax(dim=-1)[None]
+        q, k = self.qk(x).reshape(B, N, 2, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        content = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+        # The positional scores do not depend on the image: one [1, H, N, N] map for the batch.
+        pos = self.pos_proj(self.rel_indices_like(N, x)).permute(2, 0, 1).softmax(dim=-1)[None]
         g = torch.sigmoid(self.gating_param).view(1, -1, 1, 1)
         a = (1.0 - g) * content + g * pos
-        a = a / a.sum(dim=-1, keepdim=True)
+        a /= a.sum(dim=-1, keepdim=True)  # in place, as the released GPSA normalises
         v = self.v(x).reshape(B, N, self.heads, C // self.heads).permute(0, 2, 1, 3)
         return self.proj((a @ v).transpose(1, 2).reshape(B, N, C))
 
