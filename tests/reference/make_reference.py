@@ -14,6 +14,8 @@ and parameter names. With --timm the same weights are also loaded into timm's mo
 the dumps are then produced by timm's models.
 
 Run with Debian's torch:  /usr/bin/python3 tests/reference/make_reference.py [--timm]
+With --check nothing is written: every dump is recomputed and compared with the committed file
+(run it after changing the model classes, which the PyTorch benchmark peer also times).
 """
 import argparse
 import json
@@ -246,7 +248,39 @@ def save_safetensors(path, tensors, metadata):
     os.replace(tmp, path)
 
 
-def make(name, cfg, use_timm):
+def load_safetensors(path):
+    """The tensors of a file written by save_safetensors (float64 / int64 / float32)."""
+    dtypes = {"F64": torch.float64, "F32": torch.float32, "I64": torch.int64}
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]),
+                                dtype=dtypes[v["dtype"]]).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def check(name, tensors, tol=1e-12):
+    """Compares freshly computed tensors with the committed dump: after a change to the models
+    (e.g. a faster form of the same maths for the benchmark peer) every value must agree up to
+    float64 rounding. Returns True when all agree within tol x max(1, max |committed|)."""
+    committed = load_safetensors(os.path.join(HERE, name + ".safetensors"))
+    if set(committed) != set(tensors):
+        print(f"{name}: tensor names differ from the committed file: {sorted(set(committed) ^ set(tensors))}")
+        return False
+    worst, where = 0.0, ""
+    for k, want in committed.items():
+        got = tensors[k].detach().to(want.dtype)
+        err = (got - want).abs().max().item() / max(1.0, want.abs().max().item())
+        if err > worst:
+            worst, where = err, k
+    ok = worst <= tol
+    print(f"{name}: largest difference from the committed dump {worst:.2e} ({where or 'none'}), "
+          f"{'ok' if ok else 'FAILED'} (tolerance {tol:g})")
+    return ok
+
+
+def make(name, cfg, use_timm, write=True):
     torch.manual_seed(sum(map(ord, name)))
     model = (ConViT if cfg["arch"] == "convit" else DeiT)(cfg).double()
     # Move every weight well away from its init so attention is neither uniform nor fully
@@ -274,6 +308,8 @@ def make(name, cfg, use_timm):
         tensors["grad." + n] = p.grad
     meta = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in cfg.items()}
     meta["source"] = "timm" if use_timm else "independent"
+    if not write:
+        return check(name, tensors)
     path = os.path.join(HERE, name + ".safetensors")
     save_safetensors(path, tensors, meta)
     print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, loss {loss.item():.10f}, "
@@ -283,12 +319,15 @@ def make(name, cfg, use_timm):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--timm", action="store_true", help="also run timm's models (must be installed)")
+    ap.add_argument("--check", action="store_true",
+                    help="write nothing: recompute every dump and compare it with the committed file")
     args = ap.parse_args()
     if args.timm:
         # timm's GPSA builds its relative-index table with the default dtype.
         torch.set_default_dtype(torch.float64)
-    for name, cfg in CONFIGS.items():
-        make(name, cfg, args.timm)
+    results = [make(name, cfg, args.timm, write=not args.check) for name, cfg in CONFIGS.items()]
+    if args.check and not all(results):
+        raise SystemExit("make_reference: the models no longer reproduce the committed dumps")
 
 
 if __name__ == "__main__":
