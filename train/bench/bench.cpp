@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_gemm.h"
 #include "core/error.h"
 #include "models/registry.h"
 #include "train/bench/bench_timing.h"
@@ -105,6 +106,7 @@ int bench_main(const BenchOptions& o) {
         fail("bench", "--device {}: no CUDA device", o.device);
 #endif
     const DType dtype = parse_dtype(o.dtype);
+    if (!o.cpu_gemm.empty()) set_cpu_gemm(o.cpu_gemm == "eigen" ? CpuGemm::Eigen : CpuGemm::OneDnn);
     for (const std::string& m : o.models) (void)bench_config(m);  // unknown names fail up front
     for (int64_t b : o.batches)
         if (b < 1) fail("bench", "batch sizes must be positive, got {}", b);
@@ -113,10 +115,13 @@ int bench_main(const BenchOptions& o) {
     report["device"] = device.str();
     report["dtype"] = o.dtype;
     report["threads"] = omp_get_max_threads();
+    report["cpu_gemm"] = cpu_gemm_name(cpu_gemm());
     report["load_average_start"] = load_average();
     if (!o.quiet)
-        fmt::print("vitgrad bench: device {}, dtype {}, {} OpenMP threads, load average {}\n",
-                   device.str(), o.dtype, omp_get_max_threads(), load_average());
+        fmt::print(
+            "vitgrad bench: device {}, dtype {}, {} OpenMP threads, CPU GEMM {}, load average {}\n",
+            device.str(), o.dtype, omp_get_max_threads(), cpu_gemm_name(cpu_gemm()),
+            load_average());
 
     Ceiling ceil =
         measure_ceiling(o.ceiling_n, device, dtype, o.warmup, std::max(o.reps, 3), o.fma_peak);
@@ -207,6 +212,9 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
     add_checked_option(b, "--device", o.device, "where to run", device_names(), "bench");
     add_checked_option(b, "--dtype", o.dtype, "element type", one_of({"float32", "float64"}),
                        "bench");
+    add_checked_option(b, "--cpu-gemm", o.cpu_gemm,
+                       "library for the CPU's float32 GEMMs (default: onednn where built in)",
+                       one_of({"eigen", "onednn"}), "bench");
     add_checked_option(b, "--warmup", o.warmup, "untimed runs before timing", closed(0, 1000),
                        "bench");
     add_checked_option(b, "--reps", o.reps, "timed repetitions (median and spread are reported)",
