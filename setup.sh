@@ -14,7 +14,7 @@ mode="${1:-run}"
 shift || true
 
 packages=(build-essential cmake libeigen3-dev doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-          libpng-dev clang-format)
+          libpng-dev libdnnl-dev clang-format)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

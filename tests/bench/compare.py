@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs vitgrad and the PyTorch peer on the same training-step configurations, alternating the two
 per configuration (each run a fresh process), and prints ms/step (with several --rounds: each side's lowest median), their ratio, GFLOP/s and the
-fraction of the GEMM ceiling that `vitgrad bench` measures in the same run.
+fraction of the GEMM ceiling and of the FMA peak that `vitgrad bench` measures in the same run.
 
 The peer runs "tuned" by default, with exactly the environment of shared/peers/RESULTS.md:
   GLIBC_TUNABLES=glibc.malloc.hugetlb=1
@@ -42,6 +42,12 @@ def run(cmd, env, log):
     sys.stdout.write(p.stdout)
     if p.returncode != 0:
         sys.exit(f"compare: command failed with exit code {p.returncode}")
+
+
+def rate_pcts(gflops, row):
+    """'61%, 55%': a rate as a share of the run's GEMM ceiling and of its FMA peak."""
+    fma = f"{100 * gflops / row['fma_peak']:.0f}%" if row["fma_peak"] > 0 else "n/a"
+    return f"{100 * gflops / row['ceiling']:.0f}%, {fma}"
 
 
 def loadavg():
@@ -111,6 +117,7 @@ def main():
             vs = [x["steps"][0] for x in vg_runs]
             ps = [x["steps"][0] for x in pt_runs]
             ceiling = statistics.median(x["ceiling"]["gemm_gflops"] for x in vg_runs)
+            fma_peak = statistics.median(x["ceiling"]["fma_peak_gflops"] for x in vg_runs)
             # Noise on a shared machine only ever adds time: each side's lowest median over rounds.
             vg_ms = min(s["ms_per_step"] for s in vs)
             pt_ms = min(s["ms_per_step"] for s in ps)
@@ -122,26 +129,28 @@ def main():
                              pt_max=max(s["step"]["max_ms"] for s in ps),
                              ratio=vg_ms / pt_ms, gflop=flops / 1e9,
                              vg_gflops=flops / (vg_ms * 1e6), pt_gflops=ps[0]["flops_per_step"] / (pt_ms * 1e6),
-                             ceiling=ceiling, vg_peak_mib=max(s["peak_bytes"] for s in vs) / 2**20,
+                             ceiling=ceiling, fma_peak=fma_peak, vg_peak_mib=max(s["peak_bytes"] for s in vs) / 2**20,
                              pt_rss_mib=max(s["peak_rss_bytes"] for s in ps) / 2**20,
                              vg_phases=vs[0].get("phases"), pt_phases=ps[0].get("phases"),
                              load=f"{vg_runs[0]['load_average_start']} / {pt_runs[-1]['load_average_end']}"))
 
     head = ("| config | batch | vitgrad ms/step [min, max] | PyTorch ms/step [min, max] | vitgrad / PyTorch "
-            "| GFLOP/step | vitgrad GFLOP/s (% ceiling) | PyTorch GFLOP/s (% ceiling) | vitgrad peak MiB | "
-            "PyTorch peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "| GFLOP/step | vitgrad GFLOP/s (% ceiling, % FMA peak) | PyTorch GFLOP/s (% ceiling, % FMA peak) "
+            "| vitgrad peak MiB | PyTorch peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         lines.append(f"| {r['model']} | {r['batch']} | {r['vg_ms']:.0f} [{r['vg_min']:.0f}, {r['vg_max']:.0f}] | "
                      f"{r['pt_ms']:.0f} [{r['pt_min']:.0f}, {r['pt_max']:.0f}] | {r['ratio']:.2f} | {r['gflop']:.1f} | "
-                     f"{r['vg_gflops']:.0f} ({100 * r['vg_gflops'] / r['ceiling']:.0f}%) | "
-                     f"{r['pt_gflops']:.0f} ({100 * r['pt_gflops'] / r['ceiling']:.0f}%) | "
+                     f"{r['vg_gflops']:.0f} ({rate_pcts(r['vg_gflops'], r)}) | "
+                     f"{r['pt_gflops']:.0f} ({rate_pcts(r['pt_gflops'], r)}) | "
                      f"{r['vg_peak_mib']:.0f} | {r['pt_rss_mib']:.0f} |")
     ceilings = ", ".join(f"{r['ceiling']:.0f}" for r in rows)
+    peaks = ", ".join(f"{r['fma_peak']:.0f}" for r in rows)
     table = "\n".join(lines)
     print()
     print(table)
     print(f"\nGEMM ceiling (2048^3 through vg::matmul) per configuration, GFLOP/s: {ceilings}")
+    print(f"FMA peak (register loop, all threads) per configuration, GFLOP/s: {peaks}")
     print(f"peer: {'stock' if a.stock else 'tuned'}; load average at the end {loadavg()}; logs in {tmp}")
     if a.markdown:
         with open(a.markdown, "w") as f:

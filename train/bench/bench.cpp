@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_gemm.h"
 #include "core/error.h"
 #include "models/registry.h"
 #include "train/bench/bench_timing.h"
@@ -36,12 +37,26 @@ nlohmann::json to_json(const Timing& t) {
 
 double pct(double gflops, double ceiling) { return ceiling > 0 ? 100.0 * gflops / ceiling : 0; }
 
-nlohmann::json op_json(const std::string& model, int64_t batch, const OpResult& r, double ceiling) {
-    return {{"model", model},       {"batch", batch},
-            {"op", r.name},         {"shape", r.shape},
-            {"time", to_json(r.t)}, {"flops", r.flops},
-            {"bytes", r.bytes},     {"gflops", r.gflops()},
-            {"gbps", r.gbps()},     {"ceiling_fraction", r.flops > 0 ? r.gflops() / ceiling : 0}};
+// A rate as a fraction of the GEMM ceiling and of the FMA peak (0 where either is unknown).
+double fraction(double gflops, double of) { return of > 0 ? gflops / of : 0; }
+// "55%", or "" where the FMA peak was not measured (CUDA, float64, --no-fma-peak).
+std::string pct_cell(double gflops, double of) {
+    return of > 0 && gflops > 0 ? fmt::format("{:.0f}%", pct(gflops, of)) : "";
+}
+
+nlohmann::json op_json(const std::string& model, int64_t batch, const OpResult& r,
+                       const Ceiling& c) {
+    return {{"model", model},
+            {"batch", batch},
+            {"op", r.name},
+            {"shape", r.shape},
+            {"time", to_json(r.t)},
+            {"flops", r.flops},
+            {"bytes", r.bytes},
+            {"gflops", r.gflops()},
+            {"gbps", r.gbps()},
+            {"ceiling_fraction", fraction(r.gflops(), c.gemm_gflops)},
+            {"fma_peak_fraction", fraction(r.gflops(), c.fma_gflops)}};
 }
 
 // Drops the results of ops that `--filter` skipped.
@@ -51,38 +66,40 @@ std::vector<OpResult> timed(std::vector<OpResult> ops) {
 }
 
 void print_ops(const std::string& model, int64_t batch, const std::vector<OpResult>& ops,
-               double ceiling) {
+               const Ceiling& c) {
     if (ops.empty()) return;
     fmt::print("\nop level: {} shapes at batch {}\n", model, batch);
-    fmt::print("{:<30} {:<28} {:>10} {:>21} {:>9} {:>7} {:>7}\n", "op", "shape", "median ms",
-               "[min, max] ms", "GFLOP/s", "%ceil", "GB/s");
+    fmt::print("{:<30} {:<28} {:>10} {:>21} {:>9} {:>7} {:>6} {:>7}\n", "op", "shape", "median ms",
+               "[min, max] ms", "GFLOP/s", "%ceil", "%FMA", "GB/s");
     for (const OpResult& r : ops) {
         std::string gf = r.flops > 0 ? fmt::format("{:.1f}", r.gflops()) : "";
-        std::string pc = r.flops > 0 ? fmt::format("{:.0f}%", pct(r.gflops(), ceiling)) : "";
         std::string gb = r.bytes > 0 ? fmt::format("{:.1f}", r.gbps()) : "";
-        fmt::print("{:<30} {:<28} {:>10.3f} {:>21} {:>9} {:>7} {:>7}\n", r.name, r.shape,
-                   r.t.median, fmt::format("[{:.3f}, {:.3f}]", r.t.min, r.t.max), gf, pc, gb);
+        fmt::print("{:<30} {:<28} {:>10.3f} {:>21} {:>9} {:>7} {:>6} {:>7}\n", r.name, r.shape,
+                   r.t.median, fmt::format("[{:.3f}, {:.3f}]", r.t.min, r.t.max), gf,
+                   pct_cell(r.gflops(), c.gemm_gflops), pct_cell(r.gflops(), c.fma_gflops), gb);
     }
 }
 
 void print_step_header() {
     fmt::print("\nstep level (forward + cross-entropy + backward + AdamW)\n");
-    fmt::print("{:<13} {:>9} {:>5} {:>3} {:>9} {:>19} {:>7} {:>8} {:>8} {:>6} {:>24} {:>9} {:>5}\n",
-               "model", "params", "batch", "thr", "ms/step", "[min, max]", "img/s", "GFLOP",
-               "GFLOP/s", "%ceil", "fwd / bwd / opt ms", "peak MiB", "fresh");
+    fmt::print(
+        "{:<13} {:>9} {:>5} {:>3} {:>9} {:>19} {:>7} {:>8} {:>8} {:>6} {:>5} {:>24} {:>9} {:>5}\n",
+        "model", "params", "batch", "thr", "ms/step", "[min, max]", "img/s", "GFLOP", "GFLOP/s",
+        "%ceil", "%FMA", "fwd / bwd / opt ms", "peak MiB", "fresh");
 }
 
-void print_step(const StepResult& r, double ceiling) {
+void print_step(const StepResult& r, const Ceiling& c) {
     std::string phases = r.forward.reps ? fmt::format("{:.0f} / {:.0f} / {:.0f}", r.forward.median,
                                                       r.backward.median, r.optim.median)
                                         : "";
     fmt::print(
-        "{:<13} {:>9} {:>5} {:>3} {:>9.1f} {:>19} {:>7.1f} {:>8.1f} {:>8.1f} {:>5.0f}% {:>24} "
+        "{:<13} {:>9} {:>5} {:>3} {:>9.1f} {:>19} {:>7.1f} {:>8.1f} {:>8.1f} {:>6} {:>5} {:>24} "
         "{:>9.1f} {:>5}\n",
         r.model, r.params, r.batch, r.threads, r.step.median,
         fmt::format("[{:.1f}, {:.1f}]", r.step.min, r.step.max), r.images_per_s(),
-        r.flops_per_step / 1e9, r.gflops(), pct(r.gflops(), ceiling), phases,
-        double(r.peak_bytes) / (1 << 20), r.fresh_allocations);
+        r.flops_per_step / 1e9, r.gflops(), pct_cell(r.gflops(), c.gemm_gflops),
+        pct_cell(r.gflops(), c.fma_gflops), phases, double(r.peak_bytes) / (1 << 20),
+        r.fresh_allocations);
     std::fflush(stdout);
 }
 
@@ -105,6 +122,7 @@ int bench_main(const BenchOptions& o) {
         fail("bench", "--device {}: no CUDA device", o.device);
 #endif
     const DType dtype = parse_dtype(o.dtype);
+    if (!o.cpu_gemm.empty()) set_cpu_gemm(o.cpu_gemm == "eigen" ? CpuGemm::Eigen : CpuGemm::OneDnn);
     for (const std::string& m : o.models) (void)bench_config(m);  // unknown names fail up front
     for (int64_t b : o.batches)
         if (b < 1) fail("bench", "batch sizes must be positive, got {}", b);
@@ -113,10 +131,13 @@ int bench_main(const BenchOptions& o) {
     report["device"] = device.str();
     report["dtype"] = o.dtype;
     report["threads"] = omp_get_max_threads();
+    report["cpu_gemm"] = cpu_gemm_name(cpu_gemm());
     report["load_average_start"] = load_average();
     if (!o.quiet)
-        fmt::print("vitgrad bench: device {}, dtype {}, {} OpenMP threads, load average {}\n",
-                   device.str(), o.dtype, omp_get_max_threads(), load_average());
+        fmt::print(
+            "vitgrad bench: device {}, dtype {}, {} OpenMP threads, CPU GEMM {}, load average {}\n",
+            device.str(), o.dtype, omp_get_max_threads(), cpu_gemm_name(cpu_gemm()),
+            load_average());
 
     Ceiling ceil =
         measure_ceiling(o.ceiling_n, device, dtype, o.warmup, std::max(o.reps, 3), o.fma_peak);
@@ -136,13 +157,12 @@ int bench_main(const BenchOptions& o) {
         for (const std::string& m : o.models) {
             std::vector<OpResult> ops =
                 timed(bench_ops(bench_config(m), batch, device, dtype, o.warmup, o.reps));
-            if (!o.quiet) print_ops(m, batch, ops, ceil.gemm_gflops);
-            for (const OpResult& r : ops) jops.push_back(op_json(m, batch, r, ceil.gemm_gflops));
+            if (!o.quiet) print_ops(m, batch, ops, ceil);
+            for (const OpResult& r : ops) jops.push_back(op_json(m, batch, r, ceil));
         }
         std::vector<OpResult> conv = timed(bench_conv_ops(batch, device, dtype, o.warmup, o.reps));
-        if (!o.quiet)
-            print_ops("convolution family (FCViT, Refiner)", batch, conv, ceil.gemm_gflops);
-        for (const OpResult& r : conv) jops.push_back(op_json("conv", batch, r, ceil.gemm_gflops));
+        if (!o.quiet) print_ops("convolution family (FCViT, Refiner)", batch, conv, ceil);
+        for (const OpResult& r : conv) jops.push_back(op_json("conv", batch, r, ceil));
         report["ops"] = jops;
     }
 
@@ -154,7 +174,7 @@ int bench_main(const BenchOptions& o) {
             for (int64_t b : o.batches) {
                 StepResult r = bench_step(m, b, device, dtype, o.warmup, o.reps, o.phases);
                 finite = finite && std::isfinite(r.loss) && std::isfinite(r.step.median);
-                if (!o.quiet) print_step(r, ceil.gemm_gflops);
+                if (!o.quiet) print_step(r, ceil);
                 nlohmann::json j = {{"model", r.model},
                                     {"params", r.params},
                                     {"batch", r.batch},
@@ -166,7 +186,8 @@ int bench_main(const BenchOptions& o) {
                                     {"images_per_s", r.images_per_s()},
                                     {"flops_per_step", r.flops_per_step},
                                     {"gflops", r.gflops()},
-                                    {"ceiling_fraction", r.gflops() / ceil.gemm_gflops},
+                                    {"ceiling_fraction", fraction(r.gflops(), ceil.gemm_gflops)},
+                                    {"fma_peak_fraction", fraction(r.gflops(), ceil.fma_gflops)},
                                     {"loss", r.loss},
                                     {"peak_bytes", r.peak_bytes},
                                     {"reserved_bytes", r.reserved_bytes},
@@ -207,6 +228,9 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
     add_checked_option(b, "--device", o.device, "where to run", device_names(), "bench");
     add_checked_option(b, "--dtype", o.dtype, "element type", one_of({"float32", "float64"}),
                        "bench");
+    add_checked_option(b, "--cpu-gemm", o.cpu_gemm,
+                       "library for the CPU's float32 GEMMs (default: onednn where built in)",
+                       one_of({"eigen", "onednn"}), "bench");
     add_checked_option(b, "--warmup", o.warmup, "untimed runs before timing", closed(0, 1000),
                        "bench");
     add_checked_option(b, "--reps", o.reps, "timed repetitions (median and spread are reported)",

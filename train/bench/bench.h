@@ -22,6 +22,7 @@ struct BenchOptions {
     int threads = 0;  // 0: OpenMP's default
     std::string device = "cpu";
     std::string dtype = "float32";
+    std::string cpu_gemm;  // "eigen" or "onednn"; empty: the build's default
     int warmup = 2, reps = 5;
     bool ops_only = false, steps_only = false;
     bool phases = true;        // also time forward / backward / optimiser separately
