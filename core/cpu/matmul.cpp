@@ -46,7 +46,7 @@ template <typename T>
 using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
 // Below this many multiply-adds a product stays with Eigen: oneDNN's per-call cost outweighs its
-// faster kernel on attention's 65x48 @ 48x65 (docs/benchmarks.md).
+// faster kernel on attention's 65x48 @ 48x65 (docs/dependencies.md).
 constexpr int64_t kOneDnnMinMacs = int64_t(1) << 18;
 
 // c = alpha * a @ b + beta * c for one matrix; c is never read when beta == 0 (it may be garbage).

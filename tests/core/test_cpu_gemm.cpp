@@ -13,6 +13,14 @@ using namespace vg::test;
 
 namespace {
 
+// True (and the case marked skipped, saying why) where this build has no oneDNN.
+bool skip_without_onednn() {
+    if (cpu_gemm_available(CpuGemm::OneDnn)) return false;
+    MESSAGE("skipped: this build has no oneDNN (configure with libdnnl-dev installed)");
+    mark_skipped();
+    return true;
+}
+
 // Restores the process-wide GEMM choice when a test case ends.
 struct GemmChoice {
     CpuGemm saved = cpu_gemm();
@@ -48,11 +56,7 @@ Tensor reference(const Tensor& a, const Tensor& b, const Tensor& c0, double alph
 }  // namespace
 
 TEST_CASE("oneDNN's sgemm equals Eigen's and a float64 product on every operand layout") {
-    if (!cpu_gemm_available(CpuGemm::OneDnn)) {
-        MESSAGE("skipped: this build has no oneDNN (configure with libdnnl-dev installed)");
-        mark_skipped();
-        return;
-    }
+    if (skip_without_onednn()) return;
     GemmChoice restore;
     // Large enough that the kernel hands the product to oneDNN (>= 2^18 multiply-adds each).
     const int64_t Bt = 2, M = 97, K = 130, N = 71;
@@ -77,11 +81,7 @@ TEST_CASE("oneDNN's sgemm equals Eigen's and a float64 product on every operand 
 }
 
 TEST_CASE("oneDNN's sgemm takes a batch-stride-0 (broadcast) operand") {
-    if (!cpu_gemm_available(CpuGemm::OneDnn)) {
-        MESSAGE("skipped: this build has no oneDNN");
-        mark_skipped();
-        return;
-    }
+    if (skip_without_onednn()) return;
     GemmChoice restore;
     Tensor a = uniform({3, 80, 64}, -1, 1, DType::F32, 4);
     Tensor w = uniform({1, 64, 90}, -1, 1, DType::F32, 5).expand({3, 64, 90});
