@@ -26,7 +26,8 @@ def bench(vitgrad, lib, model, batch, threads, reps):
                str(batch), "--threads", str(threads), "--reps", str(reps), "--json", f.name]
         print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        return json.load(open(f.name))
+        with open(f.name) as j:
+            return json.load(j)
 
 
 def gemm_bytes(shape, elem=4):

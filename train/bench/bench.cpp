@@ -35,13 +35,11 @@ nlohmann::json to_json(const Timing& t) {
             {"q1_ms", t.q1},         {"q3_ms", t.q3},   {"reps", t.reps}};
 }
 
-double pct(double gflops, double ceiling) { return ceiling > 0 ? 100.0 * gflops / ceiling : 0; }
-
-// A rate as a fraction of the GEMM ceiling and of the FMA peak (0 where either is unknown).
+// A rate as a fraction of the GEMM ceiling or of the FMA peak (0 where that is unknown).
 double fraction(double gflops, double of) { return of > 0 ? gflops / of : 0; }
 // "55%", or "" where the FMA peak was not measured (CUDA, float64, --no-fma-peak).
 std::string pct_cell(double gflops, double of) {
-    return of > 0 && gflops > 0 ? fmt::format("{:.0f}%", pct(gflops, of)) : "";
+    return of > 0 && gflops > 0 ? fmt::format("{:.0f}%", 100.0 * fraction(gflops, of)) : "";
 }
 
 nlohmann::json op_json(const std::string& model, int64_t batch, const OpResult& r,

@@ -13,12 +13,9 @@ namespace vg::probe {
 
 namespace {
 
-class FCViTMaps : public ForwardMapProvider {
+class FCViTMaps : public ForwardMapProviderOf<models::FCViT> {
   public:
     const char* name() const override { return "FCViT"; }
-    bool handles(const models::VisionModel& m) const override {
-        return dynamic_cast<const models::FCViT*>(&m) != nullptr;
-    }
 
   protected:
     const char* why_activations_only() const override {

@@ -78,6 +78,15 @@ class ForwardMapProvider : public MapProvider {
     virtual const char* why_activations_only() const = 0;
 };
 
+// A ForwardMapProvider for the models of one class (`Model`, a VisionModel).
+template <typename Model>
+class ForwardMapProviderOf : public ForwardMapProvider {
+  public:
+    bool handles(const models::VisionModel& m) const override {
+        return dynamic_cast<const Model*>(&m) != nullptr;
+    }
+};
+
 // Puts a model in eval mode for a scope and gives it its previous mode back, also on errors.
 class EvalScope {
   public:

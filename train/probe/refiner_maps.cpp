@@ -9,12 +9,9 @@ namespace vg::probe {
 
 namespace {
 
-class RefinerVitMaps : public ForwardMapProvider {
+class RefinerVitMaps : public ForwardMapProviderOf<models::RefinerViT> {
   public:
     const char* name() const override { return "Refiner-ViT"; }
-    bool handles(const models::VisionModel& m) const override {
-        return dynamic_cast<const models::RefinerViT*>(&m) != nullptr;
-    }
 
   protected:
     const char* why_activations_only() const override {

@@ -7,12 +7,9 @@ namespace vg::probe {
 
 namespace {
 
-class SimpleVitMaps : public ForwardMapProvider {
+class SimpleVitMaps : public ForwardMapProviderOf<models::SimpleViT> {
   public:
     const char* name() const override { return "SimpleViT"; }
-    bool handles(const models::VisionModel& m) const override {
-        return dynamic_cast<const models::SimpleViT*>(&m) != nullptr;
-    }
 
   protected:
     const char* why_activations_only() const override {
