@@ -1,8 +1,14 @@
 // The benchmark machinery (no timing assertions): configurations, the spread summary, one
-// micro step returning finite numbers, and the option errors.
+// micro step returning finite numbers, --filter, and the option errors.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "models/registry.h"
 #include "tests/helpers.h"
 #include "train/bench/bench.h"
+#include "train/bench/bench_timing.h"
 
 using namespace vg;
 
@@ -57,4 +63,29 @@ TEST_CASE("bench: bad options are errors naming bench") {
     o.ops_only = false;
     o.batches = {0};
     CHECK_THROWS_WITH_AS(bench::bench_main(o), doctest::Contains("batch"), vg::Error);
+}
+
+TEST_CASE("bench: --filter times only the matching ops, against a ceiling it does not skip") {
+    const auto path = std::filesystem::temp_directory_path() / "vg_bench_filter.json";
+    bench::BenchOptions o;
+    o.quiet = true;
+    o.ops_only = true;
+    o.models = {"deit_micro"};
+    o.batches = {2};
+    o.warmup = 0;
+    o.reps = 1;
+    o.ceiling_n = 64;
+    o.fma_peak = false;
+    o.filter = "proj fwd";
+    o.json = path.string();
+    REQUIRE(bench::bench_main(o) == 0);
+    nlohmann::json report = nlohmann::json::parse(std::ifstream(path));
+    std::filesystem::remove(path);
+    const double ceiling = report["ceiling"]["gemm_gflops"].get<double>();
+    CHECK(std::isfinite(ceiling));
+    CHECK(ceiling > 0);
+    REQUIRE(report["ops"].size() == 1);
+    CHECK(report["ops"][0]["op"] == "matmul proj fwd");
+    CHECK(report["ops"][0]["ceiling_fraction"].get<double>() > 0);
+    CHECK(bench::op_filter().empty());  // the filter does not outlive the call
 }
