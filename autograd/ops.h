@@ -106,6 +106,23 @@ Tensor log_softmax(const Tensor& x, int64_t dim = -1);
 // batch); gate [H] (sigmoid of the gating parameters). One fused pass each way.
 Tensor gated_mix(const Tensor& content, const Tensor& positional, const Tensor& gate,
                  bool normalize = true);
+// Multi-head scaled dot-product attention (ops/multi_head_attention.cpp) on the fused
+// projections of timm's layers, heads merged on output: for each head h of `heads`, maps =
+// softmax(scale q_h k_hᵀ) and out_h = maps v_h. qk is [B, T, 3C] (q, k, v side by side) with v
+// undefined, or [B, T, 2C] (q, k) with v [B, T, C]; C = heads * d. With pos [H, T, T] and gate
+// [H] (both or neither), the maps are GPSA's gated_mix(maps, pos, gate, normalize). Returns
+// [B, T, C]. On the CPU one fused pass per (image, head) each way that keeps only the maps
+// backward needs; on CUDA the composite of matmul, softmax and gated_mix. `maps`, when given,
+// receives them detached, for the internals tools (read them, never write: the backward reads
+// the same memory). Layers whose maps feed further ops (attention dropout, the Refiner) compose
+// those ops instead.
+struct AttentionMaps {
+    Tensor content;  // [B, H, T, T] softmax(scale q kᵀ)
+    Tensor attn;     // [B, H, T, T] the maps that multiply v: gated_mix's output, else content
+};
+Tensor multi_head_attention(const Tensor& qk, const Tensor& v, int64_t heads, double scale,
+                            const Tensor& pos = {}, const Tensor& gate = {}, bool normalize = true,
+                            AttentionMaps* maps = nullptr);
 
 // --- normalisation (ops/layernorm.cpp) -----------------------------------------------------------
 // Over the last dim of x [..., C]; w, b [C] optional; biased variance.

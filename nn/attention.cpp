@@ -37,6 +37,16 @@ Attention::Attention(int64_t d, int64_t h, bool qkv_bias, double attn_p, double 
 Tensor Attention::forward(const Tensor& x, AttentionInternals* internals) const {
     if (x.dim() != 3 || x.size(2) != dim)
         fail("Attention", "expected input [B, T, {}], got {}", dim, x.desc());
+    if (!refiner && !attn_drop->active()) {  // the maps feed nothing else: fuse
+        AttentionMaps maps;
+        Tensor o = multi_head_attention(qkv->forward(x), {}, num_heads, scale, {}, {}, true,
+                                        internals ? &maps : nullptr);
+        if (internals) {
+            *internals = AttentionInternals{};
+            internals->attn = maps.attn;
+        }
+        return proj_drop->forward(proj->forward(o));
+    }
     auto qkv_h = split_heads(qkv->forward(x), 3, num_heads);  // q, k, v: [B, H, T, d]
     Tensor a = softmax(matmul(qkv_h[0], qkv_h[1].transpose(-2, -1), scale), -1);  // [B, H, T, T]
     Tensor maps = attn_drop->forward(a);

@@ -15,7 +15,7 @@ Dropout::Dropout(double rate) : p(rate) { check_rate("Dropout", rate); }
 
 Tensor Dropout::forward(const Tensor& x) const {
     // Skipping the op keeps the graph (and the RNG stream) untouched when the layer is inactive.
-    if (p == 0.0 || !is_training()) return x;
+    if (!active()) return x;
     return dropout(x, p, true);
 }
 

@@ -9,6 +9,7 @@ class Dropout : public Module {
   public:
     explicit Dropout(double p = 0.0);
     Tensor forward(const Tensor& x) const;  // identity in eval or when p == 0
+    bool active() const { return p != 0.0 && is_training(); }
     double p;
 };
 

@@ -64,6 +64,20 @@ Tensor GPSA::forward(const Tensor& x, AttentionInternals* internals) const {
         fail("GPSA", "expected input [B, N, {}], got {}", dim, x.desc());
     const int64_t n = x.size(1);
     grid_side(n, "GPSA");
+    if (!attn_drop->active()) {                // the maps feed nothing else: fuse
+        Tensor pos = positional_attention(n);  // [1, H, N, N]
+        AttentionMaps maps;
+        Tensor o =
+            multi_head_attention(qk->forward(x), v->forward(x), num_heads, scale, pos.squeeze(0),
+                                 sigmoid(gating_param), normalize, internals ? &maps : nullptr);
+        if (internals) {
+            internals->attn = maps.attn;
+            internals->content = maps.content;
+            internals->positional = pos.detach();
+            internals->gate = sigmoid(gating_param.detach());
+        }
+        return proj_drop->forward(proj->forward(o));
+    }
     auto qk_h = split_heads(qk->forward(x), 2, num_heads);  // q, k: [B, H, N, d]
     Tensor content =
         softmax(matmul(qk_h[0], qk_h[1].transpose(-2, -1), scale), -1);  // [B, H, N, N]

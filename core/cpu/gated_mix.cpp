@@ -2,6 +2,7 @@
 // forward and one backward, where the composite form took five elementwise passes each way.
 #include <algorithm>
 
+#include "core/cpu/gated_mix_row.h"
 #include "core/cpu/loops.h"
 #include "core/kernels.h"
 
@@ -22,18 +23,9 @@ void gated_mix_fwd(const Tensor& c, const Tensor& p, const Tensor& g, bool norma
                          for (int64_t r = lo; r < hi; ++r) {
                              int64_t hr = r % (H * N);  // the (h, i) row of p
                              const T gate = gs[hr / N];
-                             const T* cr = cs + r * M;
-                             const T* pr = ps + hr * M;
-                             T* yr = ys + r * M;
-                             for (int64_t j = 0; j < M; ++j)
-                                 yr[j] = fn::GatedMix::forward(cr[j], pr[j], gate);
-                             if (!normalize) continue;
-                             T sum = 0;
-#pragma omp simd reduction(+ : sum)
-                             for (int64_t j = 0; j < M; ++j) sum += yr[j];
-                             ss[r] = sum;
-                             const T inv = T(1) / sum;
-                             for (int64_t j = 0; j < M; ++j) yr[j] *= inv;
+                             const T sum = gated_mix_row_fwd(cs + r * M, ps + hr * M, gate,
+                                                             normalize, ys + r * M, M);
+                             if (normalize) ss[r] = sum;
                          }
                      });
     });
@@ -66,19 +58,10 @@ void gated_mix_bwd(const Tensor& c, const Tensor& p, const Tensor& g, const Tens
                              T dgate = 0;
                              for (int64_t b = 0; b < B; ++b) {
                                  int64_t r = b * H * N + hr;
-                                 const T* cr = cs + r * M;
-                                 const T* gr = dys + r * M;
-                                 T* dcr = dcs + r * M;
-                                 T dot = 0, inv = 1;
-                                 if (normalize) {
-                                     const T* yr = ys + r * M;
-#pragma omp simd reduction(+ : dot)
-                                     for (int64_t j = 0; j < M; ++j) dot += gr[j] * yr[j];
-                                     inv = T(1) / ss[r];
-                                 }
-                                 for (int64_t j = 0; j < M; ++j)
-                                     fn::GatedMix::backward(gr[j], dot, inv, cr[j], pr[j], gate,
-                                                            dcr[j], dpr[j], dgate);
+                                 gated_mix_row_bwd(cs + r * M, pr, gate, normalize,
+                                                   normalize ? ys + r * M : nullptr,
+                                                   normalize ? ss[r] : T(1), dys + r * M,
+                                                   dcs + r * M, dpr, dgate, M);
                              }
                              dgs[hr] = dgate;
                          }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/cpu/loops.h"
+#include "core/cpu/softmax_row.h"
 #include "core/kernels.h"
 
 namespace vg::cpu {
@@ -13,12 +14,6 @@ namespace vg::cpu {
 namespace {
 int64_t row_grain(int64_t C) {
     return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C, 1));
-}
-// float rows use the vectorisable exp of core/math.h (libm's expf is scalar); double keeps libm.
-template <typename T>
-T row_exp(T x) {
-    if constexpr (sizeof(T) == 4) return math::exp_approx(x);
-    return std::exp(x);
 }
 }  // namespace
 
@@ -32,35 +27,26 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
             for (int64_t r = b; r < e; ++r) {
                 const T* xr = xs + r * C;
                 T* yr = ys + r * C;
-                // simd reductions: max is exact in any order; the sums reassociate (a fixed
-                // order per build, independent of the thread count).
+                if (!log) {
+                    softmax_row(xr, yr, C);
+                    continue;
+                }
                 T mx = xr[0];
 #pragma omp simd reduction(max : mx)
                 for (int64_t c = 1; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
                 if (mx == -std::numeric_limits<T>::infinity()) {
-                    // Every logit masked: no probability mass to share. Zeros (log: -inf), where
-                    // x - max would be -inf - -inf = NaN. The simd max skips NaNs, so a row of
-                    // NaNs (and -infs) lands here too: it stays NaN, never a quiet zero.
+                    // As softmax_row: every logit masked gives -inf, a NaN row stays NaN.
                     const bool nan = std::any_of(xr, xr + C, [](T v) { return v != v; });
-                    std::fill(yr, yr + C,
-                              nan ? std::numeric_limits<T>::quiet_NaN() : (log ? mx : T(0)));
+                    std::fill(yr, yr + C, nan ? std::numeric_limits<T>::quiet_NaN() : mx);
                     continue;
                 }
                 T sum = 0;
-                if (log) {
 #pragma omp simd reduction(+ : sum)
-                    for (int64_t c = 0; c < C; ++c) sum += row_exp(xr[c] - mx);
-                    // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds the
-                    // log-sum to the magnitude of the logits.
-                    T lsum = std::log(sum);
-                    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mx) - lsum;
-                } else {
-                    for (int64_t c = 0; c < C; ++c) yr[c] = row_exp(xr[c] - mx);
-#pragma omp simd reduction(+ : sum)
-                    for (int64_t c = 0; c < C; ++c) sum += yr[c];
-                    T inv = T(1) / sum;
-                    for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
-                }
+                for (int64_t c = 0; c < C; ++c) sum += row_exp(xr[c] - mx);
+                // (x - max) - log(sum), not x - (max + log(sum)): the latter rounds the
+                // log-sum to the magnitude of the logits.
+                T lsum = std::log(sum);
+                for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mx) - lsum;
             }
         });
     });
@@ -80,16 +66,14 @@ void softmax_bwd(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
                 const T* yr = ys + r * C;
                 const T* gr = gs + r * C;
                 T* dr = ds + r * C;
-                T dot = 0;
-                if (log) {
-#pragma omp simd reduction(+ : dot)
-                    for (int64_t c = 0; c < C; ++c) dot += gr[c];
-                    for (int64_t c = 0; c < C; ++c) dr[c] = gr[c] - row_exp(yr[c]) * dot;
-                } else {
-#pragma omp simd reduction(+ : dot)
-                    for (int64_t c = 0; c < C; ++c) dot += gr[c] * yr[c];
-                    for (int64_t c = 0; c < C; ++c) dr[c] = yr[c] * (gr[c] - dot);
+                if (!log) {
+                    softmax_bwd_row(yr, gr, dr, C);
+                    continue;
                 }
+                T dot = 0;
+#pragma omp simd reduction(+ : dot)
+                for (int64_t c = 0; c < C; ++c) dot += gr[c];
+                for (int64_t c = 0; c < C; ++c) dr[c] = gr[c] - row_exp(yr[c]) * dot;
             }
         });
     });

@@ -25,7 +25,7 @@ std::vector<OpCase> all_op_cases();
 std::vector<OpCase> elementwise_cases();
 std::vector<OpCase> reduce_cases();
 std::vector<OpCase> view_cases();
-std::vector<OpCase> nn_op_cases();  // matmul, linear, gated_mix, softmax, layer_norm, losses
+std::vector<OpCase> nn_op_cases();  // matmul, linear, gated_mix, attention, softmax, norms, losses
 // cat, stack, split, unbind, pad, gather, index_select, dropout, drop_path
 std::vector<OpCase> shape_op_cases();
 std::vector<OpCase> conv_op_cases();       // conv2d

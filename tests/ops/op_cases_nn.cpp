@@ -1,5 +1,5 @@
-// Op table rows for matmul, linear, gated_mix, softmax, layer_norm and the cross-entropy losses
-// (conv2d rows live in op_cases_conv.cpp).
+// Op table rows for matmul, linear, gated_mix, multi_head_attention, softmax, layer_norm and the
+// cross-entropy losses (conv2d rows live in op_cases_conv.cpp).
 #include "tests/ops/op_cases.h"
 
 namespace vg::test {
@@ -53,6 +53,32 @@ std::vector<OpCase> nn_op_cases() {
          0.2,
          1.0,
          [](const Ts& x) { return gated_mix(x[0], x[1], x[2], false); }},
+        // q, k, v in one [B, T, 3C] projection (2 heads of d = 2), or q, k beside a separate v;
+        // then GPSA's gated form over 5 images (one more than a backward image block).
+        {"multi_head_attention_qkv",
+         {{2, 5, 12}},
+         -2,
+         2,
+         [](const Ts& x) { return multi_head_attention(x[0], {}, 2, 0.7); }},
+        {"multi_head_attention_qk_v",
+         {{3, 5, 8}, {3, 5, 4}},
+         -2,
+         2,
+         [](const Ts& x) { return multi_head_attention(x[0], x[1], 2, 0.7); }},
+        {"multi_head_attention_gated_normalized",
+         {{5, 4, 12}, {5, 4, 6}, {3, 4, 4}, {3}},
+         0.2,
+         1.0,
+         [](const Ts& x) {
+             return multi_head_attention(x[0], x[1], 3, 0.6, x[2], sigmoid(x[3]), true);
+         }},
+        {"multi_head_attention_gated_plain",
+         {{5, 4, 12}, {5, 4, 6}, {3, 4, 4}, {3}},
+         0.2,
+         1.0,
+         [](const Ts& x) {
+             return multi_head_attention(x[0], x[1], 3, 0.6, x[2], sigmoid(x[3]), false);
+         }},
         {"softmax_last", {{3, 5}}, -2, 2, [](const Ts& x) { return softmax(x[0], -1); }},
         {"softmax_dim0", {{4, 3}}, -2, 2, [](const Ts& x) { return softmax(x[0], 0); }},
         {"softmax_3d_dim1", {{2, 3, 4}}, -2, 2, [](const Ts& x) { return softmax(x[0], 1); }},
