@@ -32,8 +32,12 @@ void gated_mix_row_bwd(const T* c, const T* p, T gate, bool normalize, const T* 
         for (int64_t j = 0; j < M; ++j) dot += dy[j] * y[j];
         inv = T(1) / s;
     }
+    // A local accumulator, so that the loop vectorises as a reduction.
+    T dg = 0;
+#pragma omp simd reduction(+ : dg)
     for (int64_t j = 0; j < M; ++j)
-        fn::GatedMix::backward(dy[j], dot, inv, c[j], p[j], gate, dc[j], dp[j], dgate);
+        fn::GatedMix::backward(dy[j], dot, inv, c[j], p[j], gate, dc[j], dp[j], dg);
+    dgate += dg;
 }
 
 }  // namespace vg::cpu
