@@ -41,12 +41,13 @@ void pack_transposed(const T* src, int64_t ld, int64_t rows, int64_t cols, T* ds
 }
 
 // `rows` rows of d values (row stride ld) as small_gemm's right operand: the rows themselves when
-// d fills whole vectors, else a zero-padded copy in scratch `slot`. Returns (data, row stride).
+// d fills whole vectors or the kernel masks the partial one, else a zero-padded copy in scratch
+// `slot`. Returns (data, row stride).
 template <typename T>
 std::pair<const T*, int64_t> right_operand(const T* src, int64_t ld, int64_t rows, int64_t d,
                                            int slot) {
     const int64_t width = sg::padded<T>(d);
-    if (width == d) return {src, ld};
+    if (width == d || sg::kMaskedTail) return {src, ld};
     T* dst = scratch<T>(slot, rows * width);
     for (int64_t r = 0; r < rows; ++r) {
         std::copy(src + r * ld, src + r * ld + d, dst + r * width);
