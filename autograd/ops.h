@@ -120,6 +120,11 @@ struct AttentionMaps {
     Tensor content;  // [B, H, T, T] softmax(scale q kᵀ)
     Tensor attn;     // [B, H, T, T] the maps that multiply v: gated_mix's output, else content
 };
+// Whether multi_head_attention runs its fused kernels on the CPU (the default) or the composite
+// CUDA runs: for before / after benchmarks in one binary (`vitgrad bench --cpu-attention`) and
+// for the tests that hold the two equal. Process-wide.
+void set_fused_cpu_attention(bool fused);
+bool fused_cpu_attention();
 Tensor multi_head_attention(const Tensor& qk, const Tensor& v, int64_t heads, double scale,
                             const Tensor& pos = {}, const Tensor& gate = {}, bool normalize = true,
                             AttentionMaps* maps = nullptr);

@@ -1,6 +1,8 @@
 // multi_head_attention: softmax(scale q kᵀ) v per head, with GPSA's gated mix as an option, as
 // one op whose CPU forward and backward are the fused per-(image, head) kernels of
 // core/cpu/attention.h; CUDA composes matmul, softmax and gated_mix.
+#include <atomic>
+
 #include "autograd/ops.h"
 #include "autograd/record.h"
 #include "core/cpu/attention.h"
@@ -8,6 +10,8 @@
 namespace vg {
 
 namespace {
+
+std::atomic<bool> g_fused_cpu_attention{true};
 
 struct AttentionShape {
     int64_t B, T, C, H, d;
@@ -93,11 +97,15 @@ cpu::AttentionArgs kernel_args(const Tensor& qk, const Tensor& v, const Attentio
 
 }  // namespace
 
+void set_fused_cpu_attention(bool fused) { g_fused_cpu_attention = fused; }
+
+bool fused_cpu_attention() { return g_fused_cpu_attention; }
+
 Tensor multi_head_attention(const Tensor& qk, const Tensor& v, int64_t heads, double scale,
                             const Tensor& pos, const Tensor& gate, bool normalize,
                             AttentionMaps* maps) {
     const AttentionShape s = check_attention(qk, v, heads, pos, gate);
-    if (!qk.device().is_cpu())
+    if (!qk.device().is_cpu() || !fused_cpu_attention())
         return attention_composite(qk, v, s, scale, pos, gate, normalize, maps);
     const cpu::AttentionArgs args = kernel_args(qk, v, s, scale, pos, gate, normalize);
     const bool gated = pos.defined();

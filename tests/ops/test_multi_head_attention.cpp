@@ -35,7 +35,9 @@ struct Result {
     std::vector<std::vector<double>> values;  // output, then d(qk), d(v), d(pos), d(gate)
 };
 
-Result run(const Case& c, DType dt, bool fused) {
+enum class Path { Fused, OpComposite, ComposedHere };
+
+Result run(const Case& c, DType dt, Path path) {
     const int64_t C = c.H * c.d;
     const double scale = 1.0 / std::sqrt(double(c.d));
     Tensor qk = uniform({c.B, c.T, (c.separate_v ? 2 : 3) * C}, -1.5, 1.5, dt, 3).requires_grad_();
@@ -45,8 +47,14 @@ Result run(const Case& c, DType dt, bool fused) {
         pos = softmax(uniform({c.H, c.T, c.T}, -2, 2, dt, 5), -1).detach().requires_grad_();
         gate = uniform({c.H}, 0.1, 0.9, dt, 6).requires_grad_();
     }
-    Tensor out = fused ? multi_head_attention(qk, v, c.H, scale, pos, gate, c.normalize)
-                       : composed(qk, v, pos, gate, scale, c);
+    Tensor out;
+    if (path == Path::ComposedHere) {
+        out = composed(qk, v, pos, gate, scale, c);
+    } else {
+        set_fused_cpu_attention(path == Path::Fused);
+        out = multi_head_attention(qk, v, c.H, scale, pos, gate, c.normalize);
+        set_fused_cpu_attention(true);
+    }
     Tensor upstream = uniform(out.shape(), -1, 1, dt, 8);
     sum(out * upstream).backward();
     Result r;
@@ -84,8 +92,12 @@ TEST_CASE("multi_head_attention: the fused CPU kernel equals the composed ops (f
     for (const Case& c : kCases) {
         INFO("B ", c.B, " T ", c.T, " H ", c.H, " d ", c.d, " separate v ", c.separate_v, " gated ",
              c.gated, " normalize ", c.normalize);
-        CHECK(worst_difference(run(c, DType::F64, true), run(c, DType::F64, false)) < 1e-12);
-        CHECK(worst_difference(run(c, DType::F32, true), run(c, DType::F32, false)) < 2e-5);
+        const Result fused64 = run(c, DType::F64, Path::Fused);
+        CHECK(worst_difference(fused64, run(c, DType::F64, Path::ComposedHere)) < 1e-12);
+        CHECK(worst_difference(run(c, DType::F32, Path::Fused),
+                               run(c, DType::F32, Path::ComposedHere)) < 2e-5);
+        // The op's own composite, which CUDA runs, is the same function.
+        CHECK(worst_difference(fused64, run(c, DType::F64, Path::OpComposite)) < 1e-12);
     }
 }
 
@@ -93,9 +105,9 @@ TEST_CASE("multi_head_attention: the same bits on one thread and on two") {
     const int threads = omp_get_max_threads();
     for (const Case& c : {kCases[1], kCases[3]}) {
         omp_set_num_threads(1);
-        Result one = run(c, DType::F32, true);
+        Result one = run(c, DType::F32, Path::Fused);
         omp_set_num_threads(2);
-        Result two = run(c, DType::F32, true);
+        Result two = run(c, DType::F32, Path::Fused);
         CHECK(worst_difference(one, two) == 0.0);
     }
     omp_set_num_threads(threads);

@@ -1,10 +1,11 @@
 // The benchmark machinery (no timing assertions): configurations, the spread summary, one
-// micro step returning finite numbers, --filter, and the option errors.
+// micro step returning finite numbers, --filter, --cpu-attention and the option errors.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "autograd/ops.h"
 #include "models/registry.h"
 #include "tests/helpers.h"
 #include "train/bench/bench.h"
@@ -88,4 +89,30 @@ TEST_CASE("bench: --filter times only the matching ops, against a ceiling it doe
     CHECK(report["ops"][0]["op"] == "matmul proj fwd");
     CHECK(report["ops"][0]["ceiling_fraction"].get<double>() > 0);
     CHECK(bench::op_filter().empty());  // the filter does not outlive the call
+}
+
+TEST_CASE("bench: --cpu-attention composite times the composite path, for that call only") {
+    const auto path = std::filesystem::temp_directory_path() / "vg_bench_attention.json";
+    bench::BenchOptions o;
+    o.quiet = true;
+    o.ops_only = true;
+    o.models = {"convit_micro"};
+    o.batches = {2};
+    o.warmup = 0;
+    o.reps = 1;
+    o.ceiling_n = 64;
+    o.fma_peak = false;
+    o.filter = "attention";
+    o.cpu_attention = "composite";
+    o.json = path.string();
+    REQUIRE(bench::bench_main(o) == 0);
+    nlohmann::json report = nlohmann::json::parse(std::ifstream(path));
+    std::filesystem::remove(path);
+    CHECK(report["cpu_attention"] == "composite");
+    REQUIRE(report["ops"].size() == 1);
+    CHECK(report["ops"][0]["op"] == "attention fwd+bwd");
+    CHECK(report["ops"][0]["gflops"].get<double>() > 0);
+    CHECK(fused_cpu_attention());  // back to the default after the call
+    o.cpu_attention = "flash";
+    CHECK_THROWS_WITH_AS(bench::bench_main(o), doctest::Contains("--cpu-attention"), vg::Error);
 }

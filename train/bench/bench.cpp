@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "autograd/ops.h"
 #include "core/cpu_gemm.h"
 #include "core/error.h"
 #include "models/registry.h"
@@ -120,6 +121,13 @@ int bench_main(const BenchOptions& o) {
 #endif
     const DType dtype = parse_dtype(o.dtype);
     if (!o.cpu_gemm.empty()) set_cpu_gemm(o.cpu_gemm == "eigen" ? CpuGemm::Eigen : CpuGemm::OneDnn);
+    if (o.cpu_attention != "fused" && o.cpu_attention != "composite")
+        fail("bench", "--cpu-attention {}: expected fused or composite", o.cpu_attention);
+    struct AttentionScope {  // --cpu-attention holds for this call only
+        bool saved = fused_cpu_attention();
+        ~AttentionScope() { set_fused_cpu_attention(saved); }
+    } attention_scope;
+    set_fused_cpu_attention(o.cpu_attention != "composite");
     for (const std::string& m : o.models) (void)bench_config(m);  // unknown names fail up front
     for (int64_t b : o.batches)
         if (b < 1) fail("bench", "batch sizes must be positive, got {}", b);
@@ -129,12 +137,14 @@ int bench_main(const BenchOptions& o) {
     report["dtype"] = o.dtype;
     report["threads"] = omp_get_max_threads();
     report["cpu_gemm"] = cpu_gemm_name(cpu_gemm());
+    report["cpu_attention"] = o.cpu_attention;
     report["load_average_start"] = load_average();
     if (!o.quiet)
         fmt::print(
-            "vitgrad bench: device {}, dtype {}, {} OpenMP threads, CPU GEMM {}, load average {}\n",
+            "vitgrad bench: device {}, dtype {}, {} OpenMP threads, CPU GEMM {}, CPU attention {}, "
+            "load average {}\n",
             device.str(), o.dtype, omp_get_max_threads(), cpu_gemm_name(cpu_gemm()),
-            load_average());
+            o.cpu_attention, load_average());
 
     // The ceiling is timed before --filter applies: every op's share is taken against it.
     Ceiling ceil =
@@ -234,6 +244,10 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& o) {
     add_checked_option(b, "--cpu-gemm", o.cpu_gemm,
                        "library for the CPU's float32 GEMMs (default: onednn where built in)",
                        one_of({"eigen", "onednn"}), "bench");
+    add_checked_option(b, "--cpu-attention", o.cpu_attention,
+                       "multi-head attention on the CPU: one fused kernel per (image, head), or "
+                       "the composite of batched GEMMs, softmax and gate that CUDA runs",
+                       one_of({"fused", "composite"}), "bench");
     add_checked_option(b, "--warmup", o.warmup, "untimed runs before timing", closed(0, 1000),
                        "bench");
     add_checked_option(b, "--reps", o.reps, "timed repetitions (median and spread are reported)",

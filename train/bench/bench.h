@@ -22,7 +22,8 @@ struct BenchOptions {
     int threads = 0;  // 0: OpenMP's default
     std::string device = "cpu";
     std::string dtype = "float32";
-    std::string cpu_gemm;  // "eigen" or "onednn"; empty: the build's default
+    std::string cpu_gemm;                 // "eigen" or "onednn"; empty: the build's default
+    std::string cpu_attention = "fused";  // or "composite" (multi_head_attention's two CPU paths)
     int warmup = 2, reps = 5;
     bool ops_only = false, steps_only = false;
     bool phases = true;        // also time forward / backward / optimiser separately

@@ -141,6 +141,24 @@ std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, D
     Tensor attn = softmax(Tensor::randn({batch * H, T, T}, dt, dev), -1);
     mm("attn A@v", attn, Tensor::randn({batch * H, T, d}, dt, dev));
 
+    // The whole attention of one layer, forward and backward (multi_head_attention: fused on the
+    // CPU unless --cpu-attention composite): its six products are 12 B H T^2 d FLOPs.
+    {
+        GradMode::set_enabled(true);  // back off when this block ends (bench_ops runs without)
+        struct Restore {
+            ~Restore() { GradMode::set_enabled(false); }
+        } restore;
+        Tensor qkv = Tensor::randn({batch, T, 3 * D}, dt, dev).requires_grad_();
+        Tensor dout = Tensor::randn({batch, T, D}, dt, dev);
+        const double scale = 1.0 / std::sqrt(double(d));
+        OpResult r = time_op("attention fwd+bwd", dims({batch, H, T, d}), dev, warmup, reps, [&] {
+            qkv.set_grad(Tensor());  // a fresh gradient each call, not an accumulation
+            multi_head_attention(qkv, {}, H, scale).backward(dout);
+        });
+        r.flops = 12.0 * double(batch * H) * double(T * T) * double(d);
+        out.push_back(std::move(r));
+    }
+
     // Memory-bound ops: bytes are the minimal traffic (every input read once, output written once).
     const std::string sh_attn = dims({batch * H, T, T}), sh_d = dims({BT, D}), sh_m = dims({BT, M});
     const double n_attn = double(batch * H * T * T), n_d = double(BT * D), n_m = double(BT * M);
