@@ -4,6 +4,7 @@
 #include "core/cpu/attention.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -20,13 +21,18 @@ namespace {
 namespace sg = small_gemm;
 
 // Per-thread scratch that only grows: the pool's threads live as long as the process, so the
-// steady state allocates nothing.
+// steady state allocates nothing. Aligned to a cache line, so that the tile's rows (whole
+// vectors wide) never straddle two lines: at 16-byte alignment the scores product ran at half
+// the speed of the others.
 template <typename T>
 T* scratch(int slot, int64_t n) {
+    constexpr int64_t kLine = 64;
     thread_local std::vector<T> buffers[4];
     std::vector<T>& b = buffers[slot];
-    if (int64_t(b.size()) < n) b.resize(size_t(n));
-    return b.data();
+    const int64_t need = n + kLine / int64_t(sizeof(T));
+    if (int64_t(b.size()) < need) b.resize(size_t(need));
+    const auto addr = reinterpret_cast<std::uintptr_t>(b.data());
+    return reinterpret_cast<T*>((addr + kLine - 1) / kLine * kLine);
 }
 
 // dst[c, r] = src[r, c] for r < rows, c < cols (src row stride ld); dst's rows are `width` wide
