@@ -18,6 +18,9 @@ import sys
 PARTS = [
     ("GEMM (Eigen)", r"Eigen::internal::(gebp|gemm|general_matrix|parallelize_gemm)"),
     ("GEMM (oneDNN)", r"libdnnl|\[JIT\]|jit_"),
+    # Before the elementwise and row patterns: the fused kernel's own softmax and gate rows count
+    # as attention.
+    ("fused attention (tile products, rows, packing)", r"small_gemm|cpu::attention_|softmax_row|softmax_bwd_row|gated_mix_row"),
     ("thread pool (libgomp waits, forks)", r"libgomp"),
     ("strided copies", r"cpu::copy\(|for_each_row<2ul, vg::cpu::copy"),
     ("elementwise (GELU, adds, muls, fills)", r"unary_(fwd|bwd)|binary_(fwd|bwd)|cpu::fill|scalar_op|where"),
