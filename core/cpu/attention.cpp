@@ -73,19 +73,41 @@ struct HeadView {
 
 HeadView head_view(const Tensor& t) { return {t.strides()[0], t.strides()[1]}; }
 
+// The tile geometry and the inputs' views, the same for both directions.
+struct Geometry {
+    int64_t B, T, H, C, d;
+    HeadView q, k, v;
+    explicit Geometry(const AttentionArgs& a)
+        : B(a.q.size(0)),
+          T(a.q.size(1)),
+          H(a.heads),
+          C(a.q.size(2)),
+          d(C / H),
+          q(head_view(a.q)),
+          k(head_view(a.k)),
+          v(head_view(a.v)) {}
+};
+
+template <typename F>
+struct Inputs {
+    const F *q, *k, *v, *pos, *gate;  // pos and gate null without a gate
+    explicit Inputs(const AttentionArgs& a)
+        : q(a.q.data<F>()),
+          k(a.k.data<F>()),
+          v(a.v.data<F>()),
+          pos(a.gate.defined() ? a.pos.data<F>() : nullptr),
+          gate(a.gate.defined() ? a.gate.data<F>() : nullptr) {}
+};
+
 }  // namespace
 
 void attention_fwd(const AttentionArgs& a, Tensor& o, Tensor& probs, Tensor& mixed,
                    Tensor& rowsum) {
-    const int64_t B = a.q.size(0), T = a.q.size(1), H = a.heads, C = a.q.size(2), d = C / H;
+    const Geometry g(a);
+    const int64_t B = g.B, T = g.T, H = g.H, C = g.C, d = g.d;
     const bool gated = a.gate.defined();
-    const HeadView qv = head_view(a.q), kv = head_view(a.k), vv = head_view(a.v);
     dispatch_float(a.q.dtype(), "multi_head_attention", [&]<typename F>() {
-        const F* q = a.q.data<F>();
-        const F* k = a.k.data<F>();
-        const F* v = a.v.data<F>();
-        const F* pos = gated ? a.pos.data<F>() : nullptr;
-        const F* gate = gated ? a.gate.data<F>() : nullptr;
+        const Inputs<F> in(a);
         F* out = o.data<F>();
         F* pr = probs.data<F>();
         F* mx = gated ? mixed.data<F>() : nullptr;
@@ -96,21 +118,22 @@ void attention_fwd(const AttentionArgs& a, Tensor& o, Tensor& probs, Tensor& mix
             F* s = scratch<F>(1, T * Tp);
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / H, h = t % H;
-                pack_transposed(kv.at(k, b, h, d), kv.row_stride, T, d, kt, Tp);
-                sg::gemm(qv.at(q, b, h, d), qv.row_stride, 1, kt, Tp, T, d, T, F(a.scale), s, Tp);
+                pack_transposed(g.k.at(in.k, b, h, d), g.k.row_stride, T, d, kt, Tp);
+                sg::gemm(g.q.at(in.q, b, h, d), g.q.row_stride, 1, kt, Tp, T, d, T, F(a.scale), s,
+                         Tp);
                 F* p_tile = pr + t * T * T;
                 for (int64_t i = 0; i < T; ++i) softmax_row(s + i * Tp, p_tile + i * T, T);
                 const F* maps = p_tile;
                 if (gated) {
                     F* m_tile = mx + t * T * T;
                     for (int64_t i = 0; i < T; ++i) {
-                        const F sum = gated_mix_row_fwd(p_tile + i * T, pos + (h * T + i) * T,
-                                                        gate[h], a.normalize, m_tile + i * T, T);
+                        const F sum = gated_mix_row_fwd(p_tile + i * T, in.pos + (h * T + i) * T,
+                                                        in.gate[h], a.normalize, m_tile + i * T, T);
                         if (rs) rs[t * T + i] = sum;
                     }
                     maps = m_tile;
                 }
-                auto [vb, ldv] = right_operand(vv.at(v, b, h, d), vv.row_stride, T, d, 2);
+                auto [vb, ldv] = right_operand(g.v.at(in.v, b, h, d), g.v.row_stride, T, d, 2);
                 sg::gemm(maps, T, 1, vb, ldv, T, T, d, F(1), out + b * T * C + h * d, C);
             }
         });
@@ -123,17 +146,13 @@ void attention_fwd(const AttentionArgs& a, Tensor& o, Tensor& probs, Tensor& mix
 void attention_bwd(const AttentionArgs& a, const Tensor& probs, const Tensor& mixed,
                    const Tensor& rowsum, const Tensor& dout, Tensor& dq, Tensor& dk, Tensor& dv,
                    Tensor& dpos, Tensor& dgate, Tensor& pos_parts, Tensor& gate_parts) {
-    const int64_t B = a.q.size(0), T = a.q.size(1), H = a.heads, C = a.q.size(2), d = C / H;
+    const Geometry g(a);
+    const int64_t B = g.B, T = g.T, H = g.H, C = g.C, d = g.d;
     const bool gated = a.gate.defined();
     const int64_t blocks = (B + kAttentionImageBlock - 1) / kAttentionImageBlock;
-    const HeadView qv = head_view(a.q), kv = head_view(a.k), vv = head_view(a.v);
     const HeadView dqv = head_view(dq), dkv = head_view(dk), dvv = head_view(dv);
     dispatch_float(a.q.dtype(), "multi_head_attention", [&]<typename F>() {
-        const F* q = a.q.data<F>();
-        const F* k = a.k.data<F>();
-        const F* v = a.v.data<F>();
-        const F* pos = gated ? a.pos.data<F>() : nullptr;
-        const F* gate = gated ? a.gate.data<F>() : nullptr;
+        const Inputs<F> in(a);
         const F* pr = probs.data<F>();
         const F* mx = gated ? mixed.data<F>() : nullptr;
         const F* rs = gated && a.normalize ? rowsum.data<F>() : nullptr;
@@ -159,7 +178,7 @@ void attention_bwd(const AttentionArgs& a, const Tensor& probs, const Tensor& mi
                     const F* p_tile = pr + t * T * T;
                     const F* maps = gated ? mx + t * T * T : p_tile;
                     const F* go_bh = go + b * T * C + h * d;
-                    pack_transposed(vv.at(v, b, h, d), vv.row_stride, T, d, vt, Tp);
+                    pack_transposed(g.v.at(in.v, b, h, d), g.v.row_stride, T, d, vt, Tp);
                     sg::gemm(go_bh, C, 1, vt, Tp, T, d, T, F(1), ds, Tp);
                     auto [gob, ldgo] = right_operand(go_bh, C, T, d, 2);
                     sg::gemm(maps, 1, T, gob, ldgo, T, T, d, F(1), dvv.at(gv, b, h, d),
@@ -167,15 +186,15 @@ void attention_bwd(const AttentionArgs& a, const Tensor& probs, const Tensor& mi
                     for (int64_t i = 0; i < T; ++i) {
                         F* row = ds + i * Tp;
                         if (gated)
-                            gated_mix_row_bwd(p_tile + i * T, pos + (h * T + i) * T, gate[h],
+                            gated_mix_row_bwd(p_tile + i * T, in.pos + (h * T + i) * T, in.gate[h],
                                               a.normalize, maps + i * T, rs ? rs[t * T + i] : F(1),
                                               row, row, dpos_part + i * T, dgate_part, T);
                         softmax_bwd_row(p_tile + i * T, row, row, T);
                     }
-                    auto [kb, ldk] = right_operand(kv.at(k, b, h, d), kv.row_stride, T, d, 2);
+                    auto [kb, ldk] = right_operand(g.k.at(in.k, b, h, d), g.k.row_stride, T, d, 2);
                     sg::gemm(ds, Tp, 1, kb, ldk, T, T, d, scale, dqv.at(gq, b, h, d),
                              dqv.row_stride);
-                    auto [qb, ldq] = right_operand(qv.at(q, b, h, d), qv.row_stride, T, d, 3);
+                    auto [qb, ldq] = right_operand(g.q.at(in.q, b, h, d), g.q.row_stride, T, d, 3);
                     sg::gemm(ds, 1, Tp, qb, ldq, T, T, d, scale, dkv.at(gk, b, h, d),
                              dkv.row_stride);
                 }

@@ -66,19 +66,28 @@ TEST_CASE("bench: bad options are errors naming bench") {
     CHECK_THROWS_WITH_AS(bench::bench_main(o), doctest::Contains("batch"), vg::Error);
 }
 
-TEST_CASE("bench: --filter times only the matching ops, against a ceiling it does not skip") {
-    const auto path = std::filesystem::temp_directory_path() / "vg_bench_filter.json";
+namespace {
+// A quick, quiet op-level run of one model's ops matching `filter`, written to `json`.
+bench::BenchOptions quick_ops(const char* model, const char* filter,
+                              const std::filesystem::path& json) {
     bench::BenchOptions o;
     o.quiet = true;
     o.ops_only = true;
-    o.models = {"deit_micro"};
+    o.models = {model};
     o.batches = {2};
     o.warmup = 0;
     o.reps = 1;
     o.ceiling_n = 64;
     o.fma_peak = false;
-    o.filter = "proj fwd";
-    o.json = path.string();
+    o.filter = filter;
+    o.json = json.string();
+    return o;
+}
+}  // namespace
+
+TEST_CASE("bench: --filter times only the matching ops, against a ceiling it does not skip") {
+    const auto path = std::filesystem::temp_directory_path() / "vg_bench_filter.json";
+    bench::BenchOptions o = quick_ops("deit_micro", "proj fwd", path);
     REQUIRE(bench::bench_main(o) == 0);
     nlohmann::json report = nlohmann::json::parse(std::ifstream(path));
     std::filesystem::remove(path);
@@ -93,18 +102,8 @@ TEST_CASE("bench: --filter times only the matching ops, against a ceiling it doe
 
 TEST_CASE("bench: --cpu-attention composite times the composite path, for that call only") {
     const auto path = std::filesystem::temp_directory_path() / "vg_bench_attention.json";
-    bench::BenchOptions o;
-    o.quiet = true;
-    o.ops_only = true;
-    o.models = {"convit_micro"};
-    o.batches = {2};
-    o.warmup = 0;
-    o.reps = 1;
-    o.ceiling_n = 64;
-    o.fma_peak = false;
-    o.filter = "attention";
+    bench::BenchOptions o = quick_ops("convit_micro", "attention", path);
     o.cpu_attention = "composite";
-    o.json = path.string();
     REQUIRE(bench::bench_main(o) == 0);
     nlohmann::json report = nlohmann::json::parse(std::ifstream(path));
     std::filesystem::remove(path);
