@@ -66,15 +66,16 @@ Tensor GPSA::forward(const Tensor& x, AttentionInternals* internals) const {
     grid_side(n, "GPSA");
     if (!attn_drop->active()) {                // the maps feed nothing else: fuse
         Tensor pos = positional_attention(n);  // [1, H, N, N]
+        Tensor gate = sigmoid(gating_param);
         AttentionMaps maps;
         Tensor o =
             multi_head_attention(qk->forward(x), v->forward(x), num_heads, scale, pos.squeeze(0),
-                                 sigmoid(gating_param), normalize, internals ? &maps : nullptr);
+                                 gate, normalize, internals ? &maps : nullptr);
         if (internals) {
             internals->attn = maps.attn;
             internals->content = maps.content;
             internals->positional = pos.detach();
-            internals->gate = sigmoid(gating_param.detach());
+            internals->gate = gate.detach();
         }
         return proj_drop->forward(proj->forward(o));
     }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "autograd/ops.h"
 #include "core/cpu_gemm.h"
@@ -35,6 +36,21 @@ nlohmann::json to_json(const Timing& t) {
     return {{"median_ms", t.median}, {"min_ms", t.min}, {"max_ms", t.max},
             {"q1_ms", t.q1},         {"q3_ms", t.q3},   {"reps", t.reps}};
 }
+
+// A process-wide setting that an option changes for one bench_main call only: the value it had
+// is given back to `set` when the call returns or throws.
+template <typename T, typename Set>
+class ScopedSetting {
+  public:
+    ScopedSetting(T saved, Set set) : saved_(std::move(saved)), set_(std::move(set)) {}
+    ~ScopedSetting() { set_(saved_); }
+    ScopedSetting(const ScopedSetting&) = delete;
+    ScopedSetting& operator=(const ScopedSetting&) = delete;
+
+  private:
+    T saved_;
+    Set set_;
+};
 
 // A rate as a fraction of the GEMM ceiling or of the FMA peak (0 where that is unknown).
 double fraction(double gflops, double of) { return of > 0 ? gflops / of : 0; }
@@ -123,10 +139,7 @@ int bench_main(const BenchOptions& o) {
     if (!o.cpu_gemm.empty()) set_cpu_gemm(o.cpu_gemm == "eigen" ? CpuGemm::Eigen : CpuGemm::OneDnn);
     if (o.cpu_attention != "fused" && o.cpu_attention != "composite")
         fail("bench", "--cpu-attention {}: expected fused or composite", o.cpu_attention);
-    struct AttentionScope {  // --cpu-attention holds for this call only
-        bool saved = fused_cpu_attention();
-        ~AttentionScope() { set_fused_cpu_attention(saved); }
-    } attention_scope;
+    ScopedSetting attention(fused_cpu_attention(), set_fused_cpu_attention);
     set_fused_cpu_attention(o.cpu_attention != "composite");
     for (const std::string& m : o.models) (void)bench_config(m);  // unknown names fail up front
     for (int64_t b : o.batches)
@@ -149,10 +162,7 @@ int bench_main(const BenchOptions& o) {
     // The ceiling is timed before --filter applies: every op's share is taken against it.
     Ceiling ceil =
         measure_ceiling(o.ceiling_n, device, dtype, o.warmup, std::max(o.reps, 3), o.fma_peak);
-    struct FilterScope {  // --filter holds for this call only
-        std::string saved = op_filter();
-        ~FilterScope() { op_filter() = saved; }
-    } filter_scope;
+    ScopedSetting filter(op_filter(), [](const std::string& f) { op_filter() = f; });
     op_filter() = o.filter;
     report["ceiling"] = {{"gemm_n", ceil.n},
                          {"gemm", to_json(ceil.t)},

@@ -144,10 +144,7 @@ std::vector<OpResult> bench_ops(const models::ModelConfig& cfg, int64_t batch, D
     // The whole attention of one layer, forward and backward (multi_head_attention: fused on the
     // CPU unless --cpu-attention composite): its six products are 12 B H T^2 d FLOPs.
     {
-        GradMode::set_enabled(true);  // back off when this block ends (bench_ops runs without)
-        struct Restore {
-            ~Restore() { GradMode::set_enabled(false); }
-        } restore;
+        GradModeGuard with_grad(true);
         Tensor qkv = Tensor::randn({batch, T, 3 * D}, dt, dev).requires_grad_();
         Tensor dout = Tensor::randn({batch, T, D}, dt, dev);
         const double scale = 1.0 / std::sqrt(double(d));
