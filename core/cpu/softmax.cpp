@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/cpu/loops.h"
 #include "core/cpu/softmax_row.h"
@@ -31,15 +32,10 @@ void softmax_fwd(const Tensor& x, Tensor& y, bool log) {
                     softmax_row(xr, yr, C);
                     continue;
                 }
-                T mx = xr[0];
-#pragma omp simd reduction(max : mx)
-                for (int64_t c = 1; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
-                if (mx == -std::numeric_limits<T>::infinity()) {
-                    // As softmax_row: every logit masked gives -inf, a NaN row stays NaN.
-                    const bool nan = std::any_of(xr, xr + C, [](T v) { return v != v; });
-                    std::fill(yr, yr + C, nan ? std::numeric_limits<T>::quiet_NaN() : mx);
-                    continue;
-                }
+                const std::optional<T> max =
+                    row_max(xr, yr, C, -std::numeric_limits<T>::infinity());
+                if (!max) continue;
+                const T mx = *max;
                 T sum = 0;
 #pragma omp simd reduction(+ : sum)
                 for (int64_t c = 0; c < C; ++c) sum += row_exp(xr[c] - mx);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "core/math.h"
 
@@ -17,22 +18,29 @@ T row_exp(T x) {
     return std::exp(x);
 }
 
-// y[0, C) = softmax(x[0, C)); x and y may be the same row. A fully masked row (every logit -inf)
-// gives zeros where PyTorch gives NaN; a row holding NaN stays NaN.
+// The max of x[0, C), or nothing after filling y[0, C) with `masked` where it is -inf: every logit
+// masked, where x - max would be -inf - -inf = NaN. The simd max skips NaNs, so a row of NaNs (and
+// -infs) lands there too and is filled with NaN, never a quiet value. The max is exact in any
+// order, so the simd reduction changes no bit.
 template <typename T>
-void softmax_row(const T* x, T* y, int64_t C) {
-    // simd reductions: max is exact in any order; the sum reassociates (a fixed order per build,
-    // independent of the thread count).
+std::optional<T> row_max(const T* x, T* y, int64_t C, T masked) {
     T mx = x[0];
 #pragma omp simd reduction(max : mx)
     for (int64_t c = 1; c < C; ++c) mx = x[c] > mx ? x[c] : mx;
-    if (mx == -std::numeric_limits<T>::infinity()) {
-        // x - max would be -inf - -inf = NaN. The simd max skips NaNs, so a row of NaNs (and
-        // -infs) lands here too: it stays NaN, never a quiet zero.
-        const bool nan = std::any_of(x, x + C, [](T v) { return v != v; });
-        std::fill(y, y + C, nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
-        return;
-    }
+    if (mx != -std::numeric_limits<T>::infinity()) return mx;
+    const bool nan = std::any_of(x, x + C, [](T v) { return v != v; });
+    std::fill(y, y + C, nan ? std::numeric_limits<T>::quiet_NaN() : masked);
+    return std::nullopt;
+}
+
+// y[0, C) = softmax(x[0, C)); x and y may be the same row. A fully masked row (every logit -inf)
+// gives zeros where PyTorch gives NaN; a row holding NaN stays NaN. The sum reassociates (a fixed
+// order per build, independent of the thread count).
+template <typename T>
+void softmax_row(const T* x, T* y, int64_t C) {
+    const std::optional<T> max = row_max(x, y, C, T(0));
+    if (!max) return;
+    const T mx = *max;
     for (int64_t c = 0; c < C; ++c) y[c] = row_exp(x[c] - mx);
     T sum = 0;
 #pragma omp simd reduction(+ : sum)
